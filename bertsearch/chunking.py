@@ -1,0 +1,121 @@
+"""Splitting text into passages measured in the encoder's tokens.
+
+Passages end at paragraph boundaries where they can, else at sentence
+boundaries; only a sentence longer than a whole passage is cut between tokens.
+Each passage keeps its character span in the source text.
+"""
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+DEFAULT_PASSAGE_TOKENS = 200
+DEFAULT_OVERLAP_TOKENS = 40
+
+PARAGRAPH = re.compile(r"\S(?:[^\n]|\n(?![ \t\r]*\n))*")  # runs of lines without a blank line
+SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n")
+
+# texts -> for each text, the character span of every token
+TokenSpans = Callable[[Sequence[str]], list[list[tuple[int, int]]]]
+
+
+@dataclass
+class Passage:
+    start: int
+    end: int
+    text: str
+    content_hash: str
+
+
+@dataclass
+class _Unit:
+    """A sentence (or a piece of one): the smallest thing a passage is built from."""
+
+    start: int
+    end: int
+    tokens: int
+    starts_paragraph: bool
+
+
+def split_passages(
+    text: str,
+    token_spans: TokenSpans,
+    passage_tokens: int = DEFAULT_PASSAGE_TOKENS,
+    overlap_tokens: int = DEFAULT_OVERLAP_TOKENS,
+) -> list[Passage]:
+    """Split `text` into passages of at most `passage_tokens` tokens.
+
+    Consecutive passages cut inside a paragraph share up to `overlap_tokens`
+    tokens of whole sentences, so an answer near the cut is whole in one of them.
+    """
+    if passage_tokens < 1 or not 0 <= overlap_tokens < passage_tokens:
+        raise ValueError("need passage_tokens >= 1 and 0 <= overlap_tokens < passage_tokens")
+    units = _units(text, token_spans, passage_tokens)
+    passages = []
+    first = 0
+    while first < len(units):
+        last = _passage_end(units, first, passage_tokens)
+        start, end = units[first].start, units[last - 1].end
+        passages.append(Passage(start, end, text[start:end], content_hash(text[start:end])))
+        first = last if last == len(units) else _overlap_start(units, first, last, overlap_tokens)
+    return passages
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _units(text: str, token_spans: TokenSpans, passage_tokens: int) -> list[_Unit]:
+    sentences = []  # (start, end, starts_paragraph)
+    for paragraph in PARAGRAPH.finditer(text):
+        start = paragraph.start()
+        for boundary in SENTENCE_END.finditer(paragraph.group()):
+            end = paragraph.start() + boundary.start()
+            if end > start:
+                sentences.append((start, end, start == paragraph.start()))
+            start = paragraph.start() + boundary.end()
+        if paragraph.end() > start:
+            sentences.append((start, paragraph.end(), start == paragraph.start()))
+    spans = token_spans([text[s:e] for s, e, _ in sentences]) if sentences else []
+    units = []
+    for (start, end, starts_paragraph), tokens in zip(sentences, spans):
+        if len(tokens) <= passage_tokens:
+            units.append(_Unit(start, end, max(len(tokens), 1), starts_paragraph))
+            continue
+        for i in range(0, len(tokens), passage_tokens):  # a sentence longer than a passage
+            piece = tokens[i : i + passage_tokens]
+            piece_end = end if i + passage_tokens >= len(tokens) else start + tokens[i + passage_tokens][0]
+            units.append(_Unit(start + (0 if i == 0 else piece[0][0]), piece_end, len(piece), starts_paragraph and i == 0))
+    return units
+
+
+def _passage_end(units: list[_Unit], first: int, passage_tokens: int) -> int:
+    """Index after the last unit of the passage that starts at `first`."""
+    total, last = 0, first
+    while last < len(units) and (last == first or total + units[last].tokens <= passage_tokens):
+        total += units[last].tokens
+        last += 1
+    if last < len(units) and not units[last].starts_paragraph:
+        # Back up to a paragraph boundary if that keeps the passage at least half full.
+        filled = total
+        for candidate in range(last - 1, first, -1):
+            filled -= units[candidate].tokens
+            if filled < passage_tokens // 2:
+                break
+            if units[candidate].starts_paragraph:
+                return candidate
+    return last
+
+
+def _overlap_start(units: list[_Unit], first: int, last: int, overlap_tokens: int) -> int:
+    """Where the next passage starts: back over trailing sentences of a cut paragraph."""
+    if units[last].starts_paragraph:
+        return last
+    start, total = last, 0
+    while start - 1 > first and not units[start].starts_paragraph:
+        if total + units[start - 1].tokens > overlap_tokens:
+            break
+        total += units[start - 1].tokens
+        start -= 1
+    return start

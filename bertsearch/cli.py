@@ -1,0 +1,220 @@
+"""The `bertsearch` command: a thin layer over `bertsearch.Index`."""
+
+import dataclasses
+import functools
+import json
+import os
+import textwrap
+from pathlib import Path
+
+import click
+
+from .errors import BertsearchError
+
+SNIPPET_CHARS = 320
+
+
+def friendly_errors(command):
+    """Turn bertsearch's typed errors into one line on stderr and exit status 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except BertsearchError as error:
+            raise click.ClickException(str(error)) from None
+
+    return wrapper
+
+
+def index_option(command):
+    return click.option(
+        "--index", "index_path", type=click.Path(file_okay=False, path_type=Path),
+        envvar="BERTSEARCH_INDEX", default=".bertsearch", show_default=True,
+        help="Index folder (env BERTSEARCH_INDEX).",
+    )(command)
+
+
+def device_option(command):
+    return click.option("--device", help="Force a device, e.g. cpu, cuda, cuda:1 (default: the GPU if there is one).")(command)
+
+
+def json_option(command):
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(command)
+
+
+@click.group()
+@click.version_option(package_name="bertsearch")
+def cli():
+    """Semantic search and question answering over your own documents.
+
+    \b
+    bertsearch index docs/
+    bertsearch search "how are passages split?"
+    bertsearch ask "Who designed the Eiffel Tower?"
+    """
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@index_option
+@click.option("--model", help="Encoder: a hub id or a local folder (default: all-MiniLM-L6-v2, shipped offline). Fixed when the index is created.")
+@click.option("--pooling", type=click.Choice(["cls", "mean"]), help="Override the pooling the checkpoint declares ([CLS] if it declares none).")
+@click.option("--passage-tokens", type=click.IntRange(min=8), help="Passage size in encoder tokens (default 200). Fixed when the index is created.")
+@click.option("--overlap-tokens", type=click.IntRange(min=0), help="Tokens shared by passages cut inside a paragraph (default 40).")
+@device_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no per-file notices.")
+@json_option
+@friendly_errors
+def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, device, quiet, as_json):
+    """Index files and folders. Run it again to pick up changes: only new or
+    changed files are encoded, and files deleted from the folders are dropped."""
+    from .index import Index
+
+    _quiet_transformers()
+    notify = None if quiet else (lambda line: click.echo(line, err=True))
+    with Index(index_path, model=model, pooling=pooling, device=device,
+               passage_tokens=passage_tokens, overlap_tokens=overlap_tokens) as idx:
+        report = idx.add(paths, progress=not quiet, notify=notify)
+    if as_json:
+        data = dataclasses.asdict(report)
+        data["skipped"] = [{"path": str(s.path), "reason": s.reason} for s in report.skipped]
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(
+        f"Indexed {len(report.added) + len(report.updated) + report.unchanged} files into {index_path}: "
+        f"{len(report.added)} new, {len(report.updated)} changed, {report.unchanged} unchanged, "
+        f"{len(report.removed)} removed, {len(report.skipped)} skipped; "
+        f"{report.passages_encoded} passages encoded, {report.passages_reused} reused."
+    )
+
+
+@cli.command()
+@click.argument("query")
+@index_option
+@click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many passages.")
+@device_option
+@json_option
+@friendly_errors
+def search(query, index_path, k, device, as_json):
+    """Find the passages closest in meaning to QUERY."""
+    from .index import Index
+
+    _quiet_transformers()
+    with Index(index_path, device=device) as idx:
+        results = idx.search(query, k=k)
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(r) for r in results], indent=2, ensure_ascii=False))
+        return
+    if not results:
+        click.echo("No passages found.")
+    for rank, result in enumerate(results, 1):
+        click.echo(f"{rank}. {result.score:.3f}  {_cite(result.path, result.line, result.start, result.end)}")
+        click.echo(textwrap.indent(_wrap(_snippet(result.text)), "   ") + "\n")
+
+
+@cli.command()
+@click.argument("question")
+@index_option
+@click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many passages to read.")
+@click.option("-n", "--alternatives", type=click.IntRange(min=0), default=3, show_default=True, help="How many other answers to show.")
+@click.option("--reader", envvar="BERTSEARCH_READER", help="Question-answering model: a hub id or a local folder (env BERTSEARCH_READER; default: the bundled reader).")
+@device_option
+@json_option
+@friendly_errors
+def ask(question, index_path, k, alternatives, reader, device, as_json):
+    """Answer QUESTION from the indexed documents, citing file and position."""
+    from .index import Index
+
+    _quiet_transformers()
+    with Index(index_path, device=device, reader=reader) as idx:
+        result = idx.ask(question, k=k, top_n=alternatives + 1)
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(result), indent=2, ensure_ascii=False))
+        return
+    if not result.found:
+        click.echo("No answer found. The closest passages:\n")
+        for passage in result.passages[:3]:
+            click.echo(f"  {_cite(passage.path, passage.line, passage.start, passage.end)}")
+            click.echo(textwrap.indent(_wrap(_snippet(passage.text)), "    ") + "\n")
+        return
+    best, *others = result.answers
+    click.echo(click.style(best.text, bold=True))
+    click.echo(f"  {_cite(best.path, best.line, best.start, best.end)}  (score {best.score:.2f})\n")
+    click.echo(textwrap.indent(_wrap(_highlight(best)), "  "))
+    if others:
+        click.echo("\nAlternatives:")
+        for answer in others:
+            click.echo(f"  {answer.text}  {_cite(answer.path, answer.line, answer.start, answer.end)}  (score {answer.score:.2f})")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@index_option
+@friendly_errors
+def remove(paths, index_path):
+    """Remove documents (files, or everything inside folders) from the index."""
+    from .index import Index
+
+    with Index(index_path) as idx:
+        removed = idx.remove(paths)
+    if not removed:
+        raise click.ClickException("none of these paths is in the index: see 'bertsearch info' for what is")
+    click.echo(f"Removed {len(removed)} documents.")
+
+
+@cli.command()
+@index_option
+@json_option
+@friendly_errors
+def info(index_path, as_json):
+    """Counts, model, pooling and size of the index."""
+    from .index import Index
+
+    with Index(index_path) as idx:
+        data = idx.info()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    width = max(map(len, data))
+    for key, value in data.items():
+        if key == "size_bytes":
+            key, value = "size", f"{value / 1e6:.1f} MB"
+        click.echo(f"{key.replace('_', ' '):<{width}}  {value}")
+
+
+def _quiet_transformers() -> None:
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+
+
+def _cite(path: str, line: int, start: int, end: int) -> str:
+    """`file:line` (relative to the working folder when inside it) and the character span."""
+    try:
+        shown = os.path.relpath(path)
+        shown = path if shown.startswith("..") else shown
+    except ValueError:  # another drive on Windows
+        shown = path
+    return f"{shown}:{line} [chars {start}-{end}]"
+
+
+def _snippet(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
+
+
+def _wrap(text: str) -> str:
+    return "\n".join(textwrap.wrap(text, width=88))
+
+
+def _highlight(answer) -> str:
+    """The answer's passage with the answer marked **like this**."""
+    before = " ".join(answer.passage[: answer.passage_start].split())
+    after = " ".join(answer.passage[answer.passage_end :].split())
+    marked = f"**{answer.text}**"
+    return f"{before} {marked} {after}".strip()

@@ -1,0 +1,121 @@
+"""Turning passages and queries into L2-normalised vectors with a BERT-family model."""
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .device import autocast, choose_device, effective_precision, prepare
+from .errors import ModelLoadError
+from .models import DEFAULT_ENCODER, load_failure, read_model_file, resolve_model_path
+
+POOLINGS = ("cls", "mean")
+
+
+def declared_pooling(model_path: str) -> str | None:
+    """The pooling a sentence-transformers checkpoint declares, or None if it declares none."""
+    modules = read_model_file(model_path, "modules.json") or []
+    folder = next((m["path"] for m in modules if m.get("type", "").endswith("Pooling")), None)
+    if folder is None:
+        return None
+    config = read_model_file(model_path, f"{folder}/config.json") or {}
+    if config.get("pooling_mode_mean_tokens"):
+        return "mean"
+    if config.get("pooling_mode_cls_token"):
+        return "cls"
+    return None
+
+
+def pool(hidden: "torch.Tensor", attention_mask: "torch.Tensor", pooling: str) -> "torch.Tensor":
+    """Pool token states (batch, tokens, dim) into one vector per text."""
+    if pooling == "cls":
+        return hidden[:, 0]
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
+
+class Encoder:
+    """A BERT-family encoder that returns pooled, L2-normalised float32 vectors.
+
+    `pooling` defaults to what the checkpoint declares (sentence-transformers'
+    `1_Pooling/config.json`), and to [CLS] for checkpoints that declare nothing.
+    """
+
+    def __init__(
+        self,
+        model: str = DEFAULT_ENCODER,
+        pooling: str | None = None,
+        device: str | None = None,
+        precision: str = "auto",
+        batch_size: int | None = None,
+        max_length: int | None = None,
+    ):
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        if pooling is not None and pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
+        self.name = model
+        path = resolve_model_path(model)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            self.model = AutoModel.from_pretrained(path)
+        except (OSError, ValueError, KeyError) as error:
+            raise ModelLoadError(load_failure("encoder", model, error)) from None
+        if not self.tokenizer.is_fast:
+            raise ModelLoadError(f"encoder model '{model}' has no fast tokenizer, which bertsearch needs for offsets")
+        self.pooling = pooling or declared_pooling(path) or "cls"
+        self.device = choose_device(device)
+        self.precision = effective_precision(precision, self.device)
+        prepare(self.model, self.device, self.precision)
+        self.batch_size = batch_size or (256 if self.device == "cuda" else 32)
+        self.max_length = max_length or _max_length(path, self.model, self.tokenizer)
+        self.dim = self.model.config.hidden_size
+        self._torch = torch
+
+    @property
+    def fingerprint(self) -> dict:
+        """What an index must agree on to share vectors with this encoder."""
+        return {"model": self.name, "pooling": self.pooling, "dim": self.dim}
+
+    def token_spans(self, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
+        """Character spans of each text's tokens (no special tokens), for chunking."""
+        encoded = self.tokenizer(list(texts), add_special_tokens=False, return_offsets_mapping=True)
+        return encoded["offset_mapping"]
+
+    def encode(self, texts: Sequence[str], batch_size: int | None = None, progress=None) -> np.ndarray:
+        """Encode `texts` into an (n, dim) float32 array of unit vectors, in input order.
+
+        Texts are sorted by length and batched so little work goes to padding;
+        `progress`, if given, is called with the number of texts done per batch.
+        """
+        torch = self._torch
+        batch_size = batch_size or self.batch_size
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return vectors
+        encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)
+        ids = encoded["input_ids"]
+        order = sorted(range(len(texts)), key=lambda i: -len(ids[i]))
+        with torch.inference_mode(), autocast(self.device, self.precision):
+            for first in range(0, len(order), batch_size):
+                batch = order[first : first + batch_size]
+                features = self.tokenizer.pad(
+                    {key: [encoded[key][i] for i in batch] for key in encoded.keys()},
+                    return_tensors="pt",
+                ).to(self.device)
+                hidden = self.model(**features).last_hidden_state
+                pooled = pool(hidden, features["attention_mask"], self.pooling).float()
+                pooled = torch.nn.functional.normalize(pooled, dim=-1)
+                vectors[batch] = pooled.cpu().numpy()
+                if progress:
+                    progress(len(batch))
+        return vectors
+
+
+def _max_length(path: str, model, tokenizer) -> int:
+    """The longest input the checkpoint was trained on."""
+    limits = [model.config.max_position_embeddings, tokenizer.model_max_length]
+    declared = (read_model_file(path, "sentence_bert_config.json") or {}).get("max_seq_length")
+    if declared:
+        limits.append(declared)
+    return int(min(limits))

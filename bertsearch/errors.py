@@ -1,0 +1,33 @@
+"""Typed errors. The CLI turns each into one line on stderr and a non-zero exit."""
+
+
+class BertsearchError(Exception):
+    """Base class of every error bertsearch raises on purpose."""
+
+
+class IndexNotFoundError(BertsearchError):
+    """There is no index at the given folder yet."""
+
+
+class SettingsMismatchError(BertsearchError):
+    """The index was built with other settings than the ones asked for."""
+
+
+class EncoderMismatchError(SettingsMismatchError):
+    """The index was built with another encoder (model, pooling or dimension)."""
+
+
+class ModelLoadError(BertsearchError):
+    """A model could not be loaded from a hub id or a local folder."""
+
+
+class NoReaderError(ModelLoadError):
+    """No question-answering model is available for `ask`."""
+
+
+class NothingToIndexError(BertsearchError):
+    """The given paths hold no file that can be indexed."""
+
+
+class InvalidQueryError(BertsearchError):
+    """A query that cannot be searched (empty, say)."""

@@ -1,0 +1,375 @@
+"""The library's front door: `Index(path)` with add, remove, search and ask."""
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import chunking
+from .errors import (
+    BertsearchError,
+    InvalidQueryError,
+    NothingToIndexError,
+    SettingsMismatchError,
+)
+from .extract import SkipFile, Skipped, extract, find_files
+from .store import NewPassage, Store
+
+DEFAULT_INDEX = ".bertsearch"
+ENCODE_BATCH_PASSAGES = 512  # passages gathered across files before each encoder call
+
+
+@dataclass
+class SearchResult:
+    score: float
+    path: str
+    start: int
+    end: int
+    line: int
+    text: str
+    id: int
+
+
+@dataclass
+class Answer:
+    """An answer span: `start`/`end` are offsets into the file's text, `passage_start`/`passage_end` into `passage`."""
+
+    text: str
+    score: float
+    path: str
+    start: int
+    end: int
+    line: int
+    passage: str
+    passage_start: int
+    passage_end: int
+    retrieval_score: float
+
+
+@dataclass
+class AskResult:
+    question: str
+    answers: list[Answer]
+    passages: list[SearchResult]
+
+    @property
+    def found(self) -> bool:
+        return bool(self.answers)
+
+
+@dataclass
+class IndexReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    passages_encoded: int = 0
+    passages_reused: int = 0
+
+
+@dataclass
+class _Pending:
+    """A changed file, chunked, waiting for its vectors."""
+
+    path: str
+    stat: os.stat_result
+    content_hash: str
+    format: str
+    passages: list[NewPassage]
+    is_new: bool
+
+
+def default_index_path() -> Path:
+    return Path(os.environ.get("BERTSEARCH_INDEX") or DEFAULT_INDEX)
+
+
+class Index:
+    """A searchable index of documents, kept in one folder.
+
+    The encoder and passage settings are fixed when the index is created and
+    remembered; later opens use them, and asking for different ones is an error.
+    """
+
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        model: str | None = None,
+        pooling: str | None = None,
+        device: str | None = None,
+        precision: str = "auto",
+        passage_tokens: int | None = None,
+        overlap_tokens: int | None = None,
+        reader: str | None = None,
+    ):
+        self.path = Path(path) if path else default_index_path()
+        self._model, self._pooling = model, pooling
+        self._device, self._precision = device, precision
+        self._passage_tokens, self._overlap_tokens = passage_tokens, overlap_tokens
+        self._reader_name = reader
+        self._store = None
+        self._encoder = None
+        self._reader = None
+
+    # -- opening ------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        """The index folder, which must already exist."""
+        if self._store is None:
+            self._store = Store(self.path)
+            self._check_settings()
+        return self._store
+
+    def _create_store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.path, create=True)
+            self._check_settings()
+        return self._store
+
+    def _check_settings(self) -> None:
+        """Fail fast, before loading any model, when asked for other settings than the index has."""
+        stored = self._store.meta("encoder") or {}
+        for key, asked in (("model", self._model), ("pooling", self._pooling)):
+            if asked and stored and stored[key] != asked:
+                self._store.check_encoder({**stored, key: asked})  # raises with the full story
+        chunks = self._store.meta("chunking")
+        asked = {"passage_tokens": self._passage_tokens, "overlap_tokens": self._overlap_tokens}
+        if chunks:
+            for key, value in asked.items():
+                if value is not None and value != chunks[key]:
+                    raise SettingsMismatchError(
+                        f"this index splits passages with {key.replace('_', ' ')}={chunks[key]}, not {value}: "
+                        "leave the option out, or use a new --index folder"
+                    )
+
+    @property
+    def encoder(self):
+        """The index's encoder, loaded on first use."""
+        if self._encoder is None:
+            from .encoder import Encoder
+            from .models import DEFAULT_ENCODER
+
+            stored = self.store.meta("encoder") or {}
+            self._encoder = Encoder(
+                self._model or stored.get("model") or DEFAULT_ENCODER,
+                pooling=self._pooling or stored.get("pooling"),
+                device=self._device,
+                precision=self._precision,
+            )
+            self.store.check_encoder(self._encoder.fingerprint)
+        return self._encoder
+
+    @property
+    def reader(self):
+        """The question-answering reader, loaded on first use."""
+        if self._reader is None:
+            from .reader import Reader
+
+            self._reader = Reader(self._reader_name, device=self._device, precision=self._precision)
+        return self._reader
+
+    # -- writing ------------------------------------------------------------
+
+    def add(self, paths: Iterable[str | Path], progress: bool = False,
+            notify: Callable[[str], None] | None = None) -> IndexReport:
+        """Index files and folders (recursively). Only new or changed files are encoded again,
+        and indexed files that have gone from the given folders are dropped."""
+        roots = [Path(p) for p in paths]
+        for root in roots:
+            if not root.exists():
+                raise BertsearchError(f"no such file or folder: {root}")
+        store = self._create_store()
+        chunks = self._chunking(store)
+        report, seen, pending = IndexReport(), set(), []
+        files = list(find_files(roots, exclude=self.path))
+        with _progress_bar(len(files), progress) as bar:
+            for found in files:
+                bar.update(1)
+                if isinstance(found, Skipped):
+                    self._skip(report, found, notify)
+                    continue
+                seen.add(str(found))
+                change = self._prepare(found, chunks, report, notify)
+                if change:
+                    pending.append(change)
+                if sum(len(p.passages) for p in pending) >= ENCODE_BATCH_PASSAGES:
+                    self._write(pending, report)
+                    pending = []
+            self._write(pending, report)
+        gone = [p for root in roots if root.is_dir() for p in store.document_paths(root.resolve()) if p not in seen]
+        report.removed = gone if store.delete_documents(gone) else []
+        store.save_faiss()
+        if not (report.added or report.updated or report.unchanged or report.removed):
+            raise NothingToIndexError(
+                "nothing to index in " + ", ".join(map(str, roots))
+                + ": give files or folders holding text, Markdown, reStructuredText, HTML or PDF documents"
+            )
+        return report
+
+    def remove(self, paths: Iterable[str | Path]) -> list[str]:
+        """Remove documents: files, or every document inside a folder. Returns the paths removed."""
+        store = self.store
+        targets = []
+        for path in paths:
+            resolved = str(Path(path).resolve())
+            inside = store.document_paths(Path(resolved))
+            targets += inside or ([resolved] if store.document(resolved) else [])
+        store.delete_documents(targets)
+        store.save_faiss()
+        return targets
+
+    def _chunking(self, store: Store) -> dict:
+        chunks = store.meta("chunking")
+        if chunks is None:
+            chunks = {
+                "passage_tokens": self._passage_tokens or chunking.DEFAULT_PASSAGE_TOKENS,
+                "overlap_tokens": chunking.DEFAULT_OVERLAP_TOKENS if self._overlap_tokens is None else self._overlap_tokens,
+            }
+            limit = self.encoder.max_length - 2
+            if chunks["passage_tokens"] > limit:
+                raise SettingsMismatchError(f"passages of {chunks['passage_tokens']} tokens do not fit this encoder: use at most {limit}")
+            if not 0 <= chunks["overlap_tokens"] < chunks["passage_tokens"]:
+                raise SettingsMismatchError("the passage overlap must be at least 0 and less than the passage size")
+            with store.db.atomic():
+                store.set_meta("chunking", chunks)
+        return chunks
+
+    def _prepare(self, path: Path, chunks: dict, report: IndexReport, notify) -> _Pending | None:
+        """Chunk a file that is new or changed; None if it is unchanged or skipped."""
+        store = self.store
+        try:
+            stat = path.stat()
+            known = store.document(str(path))
+            if known and (known["size"], known["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
+                report.unchanged += 1
+                return None
+            document = extract(path)
+        except SkipFile as reason:
+            self._skip(report, Skipped(path, str(reason)), notify)
+            return None
+        except OSError as error:
+            self._skip(report, Skipped(path, f"unreadable ({error.strerror or error})"), notify)
+            return None
+        digest = chunking.content_hash(document.text)
+        if known and known["content_hash"] == digest:
+            store.touch_document(str(path), stat)
+            report.unchanged += 1
+            return None
+        pieces = chunking.split_passages(document.text, self.encoder.token_spans, **chunks)
+        if not pieces:
+            self._skip(report, Skipped(path, "no text"), notify)
+            return None
+        passages = [
+            NewPassage(p.start, p.end, document.text.count("\n", 0, p.start) + 1, p.text, p.content_hash)
+            for p in pieces
+        ]
+        return _Pending(str(path), stat, digest, document.format, passages, known is None)
+
+    def _write(self, pending: list[_Pending], report: IndexReport) -> None:
+        """Encode what is new in `pending` (reusing vectors of unchanged passages), then commit file by file."""
+        import numpy as np
+
+        if not pending:
+            return
+        hashes = [p.content_hash for doc in pending for p in doc.passages]
+        known = self.store.vectors_by_hash(hashes)
+        todo = {}
+        for doc in pending:
+            for p in doc.passages:
+                if p.content_hash not in known:
+                    todo.setdefault(p.content_hash, p.text)
+        if todo:
+            vectors = self.encoder.encode(list(todo.values()))
+            known.update(zip(todo.keys(), vectors))
+        report.passages_encoded += len(todo)
+        report.passages_reused += len(hashes) - len(todo)
+        for doc in pending:
+            vectors = np.stack([known[p.content_hash] for p in doc.passages])
+            self.store.put_document(doc.path, doc.stat, doc.content_hash, doc.format, doc.passages, vectors)
+            (report.added if doc.is_new else report.updated).append(doc.path)
+
+    @staticmethod
+    def _skip(report: IndexReport, skipped: Skipped, notify) -> None:
+        report.skipped.append(skipped)
+        if notify:
+            notify(f"skipped {skipped.path}: {skipped.reason}")
+
+    # -- reading ------------------------------------------------------------
+
+    def search(self, query: str, k: int = 10) -> list[SearchResult]:
+        """The `k` passages closest to `query`, best first."""
+        query = _clean_query(query)
+        if k < 1:
+            raise InvalidQueryError("k must be at least 1")
+        vector = self.encoder.encode([query])
+        scores, ids = self.store.search(vector, k)
+        rows = self.store.passages([i for i in ids[0] if i >= 0])
+        return [
+            SearchResult(float(score), r.path, r.start, r.end, r.line, r.text, r.id)
+            for score, i in zip(scores[0], ids[0])
+            if (r := rows.get(int(i)))
+        ]
+
+    def ask(self, question: str, k: int = 10, top_n: int = 5) -> AskResult:
+        """Answers to `question` read from the `k` best passages, best first.
+
+        When the reader has a calibrated no-answer threshold and no span reaches
+        it, `answers` is empty and `passages` still holds what was retrieved.
+        """
+        passages = self.search(question, k)
+        reader = self.reader
+        spans = reader.read(question, [p.text for p in passages], top_n=top_n)
+        threshold = reader.no_answer_threshold
+        if spans and threshold is not None and spans[0].score < threshold:
+            spans = []
+        answers = []
+        for span in spans:
+            passage = passages[span.context_index]
+            start = passage.start + span.start
+            answers.append(Answer(
+                text=span.text, score=span.score, path=passage.path, start=start,
+                end=passage.start + span.end, line=passage.line + passage.text.count("\n", 0, span.start),
+                passage=passage.text, passage_start=span.start, passage_end=span.end,
+                retrieval_score=passage.score,
+            ))
+        return AskResult(question, answers, passages)
+
+    def info(self) -> dict:
+        store = self.store
+        encoder = store.meta("encoder") or {}
+        return {
+            "index": str(self.path.resolve()),
+            **store.counts(),
+            "model": encoder.get("model"),
+            "pooling": encoder.get("pooling"),
+            "dim": encoder.get("dim"),
+            **(store.meta("chunking") or {}),
+            "size_bytes": store.size_on_disk(),
+            "generation": store.generation,
+        }
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _clean_query(query: str) -> str:
+    query = (query or "").strip()
+    if not query:
+        raise InvalidQueryError("the query is empty: give some words to search for")
+    return query
+
+
+def _progress_bar(total: int, show: bool):
+    from tqdm import tqdm
+
+    # disable=None hides the bar when stderr is not a terminal.
+    return tqdm(total=total, unit="file", desc="Indexing", disable=None if show else True, leave=False)

@@ -1,0 +1,159 @@
+"""Extracting answer spans from passages with an extractive question-answering model.
+
+Long passages are read in overlapping windows. A span's score is its start
+logit plus its end logit, with no per-window softmax, so scores compare across
+windows and passages.
+"""
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .device import autocast, choose_device, effective_precision, prepare
+from .errors import NoReaderError
+from .models import BUNDLED_READER, BUNDLED_READER_PATH, read_model_file, resolve_model_path
+
+MAX_QUESTION_TOKENS = 64
+
+
+@dataclass
+class Span:
+    """An answer found by the reader: `start`/`end` are character offsets into its context."""
+
+    text: str
+    score: float
+    context_index: int
+    start: int
+    end: int
+
+
+def default_reader() -> str:
+    """The reader `ask` uses when none is named: $BERTSEARCH_READER, else the bundled one."""
+    return os.environ.get("BERTSEARCH_READER") or BUNDLED_READER
+
+
+def best_spans(start_logits, end_logits, context_mask, max_answer_length: int, top_n: int):
+    """The `top_n` best (start, end, score) token spans of one window.
+
+    Both ends must be context tokens (`context_mask`), end >= start, and the
+    span at most `max_answer_length` tokens long; score = start + end logit.
+    """
+    import torch
+
+    scores = start_logits[:, None] + end_logits[None, :]
+    length = torch.arange(len(start_logits))
+    width = length[None, :] - length[:, None]
+    valid = context_mask[:, None] & context_mask[None, :] & (width >= 0) & (width < max_answer_length)
+    scores = scores.masked_fill(~valid, float("-inf"))
+    best = torch.topk(scores.flatten(), min(top_n, int(valid.sum())))
+    columns = scores.shape[1]
+    return [(int(i) // columns, int(i) % columns, float(s)) for s, i in zip(best.values, best.indices)]
+
+
+class Reader:
+    """An extractive QA model (`AutoModelForQuestionAnswering`) that reads passages in windows."""
+
+    def __init__(
+        self,
+        model: str | None = None,
+        device: str | None = None,
+        precision: str = "auto",
+        max_length: int = 384,
+        stride: int = 128,
+        max_answer_length: int = 30,
+        batch_size: int | None = None,
+    ):
+        import torch
+        from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+        self.name = model or default_reader()
+        try:
+            path = resolve_model_path(self.name)
+            self.tokenizer = AutoTokenizer.from_pretrained(path)
+            self.model, info = AutoModelForQuestionAnswering.from_pretrained(path, output_loading_info=True)
+        except Exception as error:  # any failure to load is the same fix for the user
+            raise NoReaderError(_no_reader_message(self.name, error)) from None
+        if any("qa_outputs" in key for key in info.get("missing_keys", [])):
+            raise NoReaderError(_no_reader_message(self.name, ValueError("it has no trained question-answering head")))
+        self.device = choose_device(device)
+        self.precision = effective_precision(precision, self.device)
+        prepare(self.model, self.device, self.precision)
+        self.max_length = max_length
+        self.stride = stride
+        self.max_answer_length = max_answer_length
+        self.batch_size = batch_size or (128 if self.device == "cuda" else 16)
+        config = read_model_file(path, "reader_config.json") or {}
+        self.no_answer_threshold = config.get("no_answer_threshold")
+        self._torch = torch
+
+    def read(self, question: str, contexts: Sequence[str], top_n: int = 5) -> list[Span]:
+        """The `top_n` best answers to `question` in `contexts`, best first."""
+        if not contexts:
+            return []
+        windows = self._windows(question, contexts)
+        start_logits, end_logits = self._logits(windows)
+        found: dict[tuple[int, int, int], Span] = {}
+        for w in range(len(windows["input_ids"])):
+            context_index = windows["overflow_to_sample_mapping"][w]
+            offsets = windows["offset_mapping"][w]
+            mask = self._torch.tensor([s == 1 for s in windows.sequence_ids(w)])
+            mask = mask[: len(start_logits[w])]
+            for start, end, score in best_spans(start_logits[w], end_logits[w], mask, self.max_answer_length, top_n):
+                char_start, char_end = offsets[start][0], offsets[end][1]
+                key = (context_index, char_start, char_end)
+                if key not in found or found[key].score < score:
+                    text = contexts[context_index][char_start:char_end]
+                    found[key] = Span(text, score, context_index, char_start, char_end)
+        return sorted(found.values(), key=lambda span: -span.score)[:top_n]
+
+    def _windows(self, question: str, contexts: Sequence[str]):
+        question = self._shorten(question.strip())
+        return self.tokenizer(
+            [question] * len(contexts),
+            list(contexts),
+            truncation="only_second",
+            max_length=self.max_length,
+            stride=self.stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+        )
+
+    def _shorten(self, question: str) -> str:
+        """Cut a very long question so that passages still fit in the window."""
+        offsets = self.tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        return question if len(offsets) <= MAX_QUESTION_TOKENS else question[: offsets[MAX_QUESTION_TOKENS - 1][1]]
+
+    def _logits(self, windows):
+        """Start and end logits of every window (float32, on the CPU), batched by length."""
+        torch = self._torch
+        count = len(windows["input_ids"])
+        keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in windows]
+        order = sorted(range(count), key=lambda w: -len(windows["input_ids"][w]))
+        starts, ends = [None] * count, [None] * count
+        with torch.inference_mode(), autocast(self.device, self.precision):
+            for first in range(0, count, self.batch_size):
+                batch = order[first : first + self.batch_size]
+                features = self.tokenizer.pad(
+                    {k: [windows[k][w] for w in batch] for k in keys}, return_tensors="pt"
+                ).to(self.device)
+                output = self._forward(features)
+                for row, w in enumerate(batch):
+                    length = len(windows["input_ids"][w])
+                    starts[w] = output.start_logits[row, :length].float().cpu()
+                    ends[w] = output.end_logits[row, :length].float().cpu()
+        return starts, ends
+
+    def _forward(self, features):
+        return self.model(**features)
+
+
+def _no_reader_message(name: str, error: Exception) -> str:
+    if name == BUNDLED_READER and not BUNDLED_READER_PATH.exists():
+        reason = "no reader is bundled with this install"
+    else:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return (
+        f"no question-answering model could be loaded for 'ask' from '{name}' ({reason}). "
+        "Pass --reader with a hub id or a local folder of a SQuAD-tuned checkpoint, "
+        "or set BERTSEARCH_READER."
+    )

@@ -1,0 +1,319 @@
+"""The index folder: SQLite, the single source of truth, and a FAISS index derived from it.
+
+SQLite holds documents, passages and their vectors, and the encoder the index
+was built with. Every write is one transaction that also bumps a generation
+number. The FAISS file is named after the generation it was built from, written
+to a temporary file and renamed into place; on open, a missing or stale one is
+rebuilt from SQLite. FAISS ids are passage row ids, so deleting never shifts ids.
+"""
+
+import json
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import sqlite_utils
+
+from .errors import EncoderMismatchError, IndexNotFoundError
+
+DB_NAME = "index.db"
+FAISS_PATTERN = "vectors-{}.faiss"
+REBUILD_BATCH = 10_000
+
+
+@dataclass
+class PassageRow:
+    id: int
+    path: str
+    start: int
+    end: int
+    line: int
+    text: str
+
+
+@dataclass
+class NewPassage:
+    start: int
+    end: int
+    line: int
+    text: str
+    content_hash: str
+
+
+def _m001_create_tables(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["documents"].create(
+        {"id": int, "path": str, "size": int, "mtime_ns": int, "content_hash": str,
+         "format": str, "indexed_at": str},
+        pk="id",
+    )
+    db["documents"].create_index(["path"], unique=True)
+    db["passages"].create(
+        {"id": int, "document_id": int, "seq": int, "start": int, "end": int, "line": int,
+         "text": str, "content_hash": str, "vector": bytes},
+        pk="id",
+        foreign_keys=[("document_id", "documents", "id")],
+    )
+    db["passages"].create_index(["document_id"])
+    db["passages"].create_index(["content_hash"])
+
+
+MIGRATIONS = [_m001_create_tables]
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """Apply the numbered schema steps this database has not seen yet."""
+    if "_migrations" not in db.table_names():
+        db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+    done = {row["name"] for row in db["_migrations"].rows}
+    for step in MIGRATIONS:
+        if step.__name__ not in done:
+            with db.atomic():
+                step(db)
+                db["_migrations"].insert({"name": step.__name__, "applied_at": _now()})
+
+
+class Store:
+    """One index folder. Open it with `Store(folder)`; `create=True` makes a new one."""
+
+    def __init__(self, folder: Path, create: bool = False):
+        self.folder = Path(folder)
+        db_path = self.folder / DB_NAME
+        if not db_path.exists():
+            if not create:
+                raise IndexNotFoundError(
+                    f"no index at {self.folder}: run 'bertsearch index PATH' first, "
+                    "or point --index / BERTSEARCH_INDEX at an existing index"
+                )
+            self.folder.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite_utils.Database(sqlite3.connect(db_path, timeout=60, check_same_thread=False))
+        self.db.enable_wal()
+        migrate(self.db)
+        self._faiss = None
+        self._faiss_generation = None
+
+    # -- metadata ---------------------------------------------------------
+
+    def meta(self, key: str, default=None):
+        rows = list(self.db.query("select value from meta where key = ?", [key]))
+        return json.loads(rows[0]["value"]) if rows else default
+
+    def set_meta(self, key: str, value) -> None:
+        self.db["meta"].upsert({"key": key, "value": json.dumps(value)}, pk="key")
+
+    @property
+    def generation(self) -> int:
+        return self.meta("generation", 0)
+
+    def check_encoder(self, fingerprint: dict) -> None:
+        """Record the encoder of a new index; refuse a different one for an existing index."""
+        stored = self.meta("encoder")
+        if stored is None:
+            with self.db.atomic():
+                self.set_meta("encoder", fingerprint)
+        elif stored != fingerprint:
+            raise EncoderMismatchError(
+                f"this index was built with {describe_encoder(stored)}, not {describe_encoder(fingerprint)}: "
+                "leave out --model/--pooling to use the index's own encoder, or use a new --index folder"
+            )
+
+    # -- documents and passages ---------------------------------------------
+
+    def document(self, path: str) -> dict | None:
+        rows = list(self.db.query("select * from documents where path = ?", [path]))
+        return rows[0] if rows else None
+
+    def document_paths(self, under: Path | None = None) -> list[str]:
+        """Paths of indexed documents, optionally only those inside folder `under`."""
+        paths = [row["path"] for row in self.db.query("select path from documents order by path")]
+        if under is None:
+            return paths
+        prefix = str(under).rstrip(os.sep) + os.sep
+        return [p for p in paths if p.startswith(prefix)]
+
+    def vectors_by_hash(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        """Stored vectors for passages with these content hashes: unchanged text is not re-encoded."""
+        found = {}
+        hashes = list(set(hashes))
+        for first in range(0, len(hashes), 500):
+            chunk = hashes[first : first + 500]
+            marks = ",".join("?" * len(chunk))
+            sql = f"select content_hash, vector from passages where content_hash in ({marks})"
+            for row in self.db.query(sql, chunk):
+                found[row["content_hash"]] = np.frombuffer(row["vector"], dtype=np.float32)
+        return found
+
+    def put_document(self, path: str, stat: os.stat_result, content_hash: str, format: str,
+                     passages: Sequence[NewPassage], vectors: np.ndarray) -> None:
+        """Replace one document and its passages in a single transaction."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        with self.db.atomic():
+            before = self.generation
+            old_ids = self._delete_document(path)
+            document_id = self.db["documents"].insert(
+                {"path": path, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+                 "content_hash": content_hash, "format": format, "indexed_at": _now()}
+            ).last_pk
+            rows = [
+                {"document_id": document_id, "seq": seq, "start": p.start, "end": p.end, "line": p.line,
+                 "text": p.text, "content_hash": p.content_hash, "vector": vectors[seq].tobytes()}
+                for seq, p in enumerate(passages)
+            ]
+            self.db["passages"].insert_all(rows)
+            new_ids = [r[0] for r in self.db.execute(
+                "select id from passages where document_id = ? order by seq", [document_id])]
+            self._bump_generation()
+        self._update_faiss(before, old_ids, new_ids, vectors)
+
+    def touch_document(self, path: str, stat: os.stat_result) -> None:
+        """Record a new modification time for a document whose content did not change."""
+        with self.db.atomic():
+            self.db.execute("update documents set size = ?, mtime_ns = ? where path = ?",
+                            [stat.st_size, stat.st_mtime_ns, path])
+
+    def delete_documents(self, paths: Iterable[str]) -> int:
+        """Delete documents and their passages; returns how many documents were deleted."""
+        deleted, old_ids = 0, []
+        with self.db.atomic():
+            before = self.generation
+            for path in paths:
+                ids = self._delete_document(path)
+                if ids is not None:
+                    deleted += 1
+                    old_ids.extend(ids)
+            if deleted:
+                self._bump_generation()
+        if deleted:
+            self._update_faiss(before, old_ids, [], None)
+        return deleted
+
+    def _delete_document(self, path: str) -> list[int] | None:
+        document = self.document(path)
+        if document is None:
+            return None
+        ids = [r[0] for r in self.db.execute("select id from passages where document_id = ?", [document["id"]])]
+        self.db.execute("delete from passages where document_id = ?", [document["id"]])
+        self.db.execute("delete from documents where id = ?", [document["id"]])
+        return ids
+
+    def _bump_generation(self) -> None:
+        self.set_meta("generation", self.generation + 1)
+
+    def passages(self, ids: Sequence[int]) -> dict[int, PassageRow]:
+        """Passages by id, with their document's path."""
+        if not len(ids):
+            return {}
+        marks = ",".join("?" * len(ids))
+        sql = (
+            "select passages.id, documents.path, passages.start, passages.end, passages.line, passages.text "
+            f"from passages join documents on documents.id = passages.document_id where passages.id in ({marks})"
+        )
+        return {row[0]: PassageRow(*row) for row in self.db.execute(sql, [int(i) for i in ids])}
+
+    def counts(self) -> dict:
+        return {
+            "documents": self.db["documents"].count,
+            "passages": self.db["passages"].count,
+        }
+
+    # -- FAISS, derived from SQLite -------------------------------------------
+
+    @property
+    def faiss(self):
+        """The FAISS index for the current generation, loaded or rebuilt as needed."""
+        generation = self.generation
+        if self._faiss is None or self._faiss_generation != generation:
+            self._faiss = self._load_faiss(generation) or self._rebuild_faiss()
+            self._faiss_generation = generation
+        return self._faiss
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """FAISS inner-product search; ids of -1 mean "no hit"."""
+        return self.faiss.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+
+    def save_faiss(self) -> None:
+        """Write the FAISS file for the current generation atomically; remove stale ones."""
+        import faiss
+
+        index = self.faiss
+        target = self.folder / FAISS_PATTERN.format(self._faiss_generation)
+        if not target.exists():
+            fd, temp = tempfile.mkstemp(dir=self.folder, prefix=".vectors-", suffix=".tmp")
+            os.close(fd)
+            try:
+                faiss.write_index(index, temp)
+                with open(temp, "rb") as file:
+                    os.fsync(file.fileno())
+                os.replace(temp, target)
+            finally:
+                if os.path.exists(temp):
+                    os.remove(temp)
+        for stale in self.folder.glob(FAISS_PATTERN.format("*")):
+            if stale != target:
+                stale.unlink(missing_ok=True)
+
+    def _load_faiss(self, generation: int):
+        import faiss
+
+        path = self.folder / FAISS_PATTERN.format(generation)
+        if not path.exists():
+            return None
+        try:
+            index = faiss.read_index(str(path))
+        except RuntimeError:
+            return None
+        return index if index.ntotal == self.db["passages"].count else None
+
+    def _rebuild_faiss(self):
+        index = self._empty_faiss()
+        batch_ids, batch_vectors = [], []
+        for row in self.db.query("select id, vector from passages order by id"):
+            batch_ids.append(row["id"])
+            batch_vectors.append(np.frombuffer(row["vector"], dtype=np.float32))
+            if len(batch_ids) == REBUILD_BATCH:
+                index.add_with_ids(np.stack(batch_vectors), np.array(batch_ids, dtype=np.int64))
+                batch_ids, batch_vectors = [], []
+        if batch_ids:
+            index.add_with_ids(np.stack(batch_vectors), np.array(batch_ids, dtype=np.int64))
+        return index
+
+    def _empty_faiss(self):
+        import faiss
+
+        dim = (self.meta("encoder") or {}).get("dim")
+        if dim is None:
+            raise IndexNotFoundError(f"the index at {self.folder} has no encoder recorded yet: index some files first")
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+
+    def _update_faiss(self, before: int, old_ids, new_ids, vectors) -> None:
+        """Apply one committed change to the loaded FAISS index, or drop it if it was stale."""
+        if self._faiss is None:
+            return
+        if self._faiss_generation != before:
+            self._faiss = None
+            return
+        if old_ids:
+            self._faiss.remove_ids(np.array(old_ids, dtype=np.int64))
+        if new_ids:
+            self._faiss.add_with_ids(vectors, np.array(new_ids, dtype=np.int64))
+        self._faiss_generation = before + 1
+
+    def size_on_disk(self) -> int:
+        return sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file())
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def describe_encoder(fingerprint: dict) -> str:
+    return f"{fingerprint['model']} ({fingerprint['pooling']} pooling, {fingerprint['dim']} dims)"
+
+
+def _now() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
