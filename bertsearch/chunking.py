@@ -85,7 +85,7 @@ def _units(text: str, token_spans: TokenSpans, passage_tokens: int) -> list[_Uni
             continue
         for i in range(0, len(tokens), passage_tokens):  # a sentence longer than a passage
             piece = tokens[i : i + passage_tokens]
-            piece_end = end if i + passage_tokens >= len(tokens) else start + tokens[i + passage_tokens][0]
+            piece_end = end if i + passage_tokens >= len(tokens) else start + piece[-1][1]
             units.append(_Unit(start + (0 if i == 0 else piece[0][0]), piece_end, len(piece), starts_paragraph and i == 0))
     return units
 

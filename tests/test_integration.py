@@ -1,0 +1,49 @@
+"""End to end with the packaged all-MiniLM-L6-v2 on real SQuAD paragraphs: quality, not plumbing."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bertsearch import Index
+
+SQUAD_DEV = Path(__file__).parent.parent.parent / "shared" / "data" / "squad" / "dev-v1.1.json"
+ARTICLES = 4
+
+
+@pytest.fixture(scope="module")
+def squad_corpus(tmp_path_factory):
+    """A few SQuAD dev articles as files, one paragraph each, and their questions."""
+    if not SQUAD_DEV.exists():
+        pytest.fail(f"SQuAD dev set missing at {SQUAD_DEV}: the project expects ../shared beside it")
+    folder = tmp_path_factory.mktemp("squad")
+    questions = []
+    for a, article in enumerate(json.loads(SQUAD_DEV.read_text())["data"][:ARTICLES]):
+        for p, paragraph in enumerate(article["paragraphs"]):
+            name = f"{a:02d}-{p:03d}.txt"
+            (folder / name).write_text(paragraph["context"])
+            questions += [(qa["question"], name) for qa in paragraph["qas"][:2]]
+    return folder, questions
+
+
+def top1(folder, questions, index_path, pooling=None):
+    with Index(index_path, pooling=pooling) as index:
+        index.add([folder])
+        hits = [Path(index.search(question, k=1)[0].path).name == name for question, name in questions]
+        return index.encoder.pooling, sum(hits) / len(hits)
+
+
+def test_the_right_paragraph_comes_first_for_most_questions(squad_corpus, tmp_path):
+    folder, questions = squad_corpus
+    pooling, found = top1(folder, questions, tmp_path / "declared")
+    assert pooling == "mean"  # declared by the checkpoint
+    # Measured here: 0.661 over these 469 questions and 240 paragraphs.
+    assert len(questions) == 469
+    assert found > 0.6
+
+
+def test_following_the_declared_pooling_beats_cls(squad_corpus, tmp_path):
+    folder, questions = squad_corpus
+    _, mean = top1(folder, questions, tmp_path / "mean")
+    _, cls = top1(folder, questions, tmp_path / "cls", pooling="cls")
+    assert mean > cls + 0.1  # measured: 0.661 against 0.480

@@ -1,0 +1,108 @@
+import os
+
+import numpy as np
+import pytest
+
+from bertsearch.errors import EncoderMismatchError, IndexNotFoundError
+from bertsearch.store import FAISS_PATTERN, NewPassage, Store
+
+DIM = 8
+FINGERPRINT = {"model": "test-model", "pooling": "cls", "dim": DIM}
+
+
+def make_store(folder):
+    store = Store(folder, create=True)
+    store.check_encoder(FINGERPRINT)
+    return store
+
+
+def put(store, path, texts, seed=0):
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(len(texts), DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    passages = [NewPassage(i * 10, i * 10 + 5, 1, t, f"hash-{path}-{t}") for i, t in enumerate(texts)]
+    store.put_document(path, os.stat(__file__), f"doc-{path}", "txt", passages, vectors)
+    return vectors
+
+
+def agree(store):
+    """Every passage id in SQLite is in FAISS and nothing else is."""
+    sqlite_ids = {row["id"] for row in store.db.query("select id from passages")}
+    index = store.faiss
+    faiss_ids = {int(index.id_map.at(i)) for i in range(index.ntotal)}
+    return sqlite_ids == faiss_ids
+
+
+def test_opening_a_missing_index_says_how_to_make_one(tmp_path):
+    with pytest.raises(IndexNotFoundError, match="bertsearch index"):
+        Store(tmp_path / "nothing")
+
+
+def test_faiss_and_sqlite_agree_after_adds_and_deletes(tmp_path):
+    store = make_store(tmp_path)
+    put(store, "/a", ["one", "two", "three"])
+    put(store, "/b", ["four", "five"], seed=1)
+    assert agree(store)
+    put(store, "/a", ["one", "six"], seed=2)  # replaced
+    store.delete_documents(["/b"])
+    assert agree(store)
+    assert store.counts() == {"documents": 1, "passages": 2}
+
+
+def test_a_search_returns_passage_row_ids(tmp_path):
+    store = make_store(tmp_path)
+    put(store, "/a", ["one", "two"])
+    vectors = put(store, "/b", ["three", "four"], seed=1)
+    scores, ids = store.search(vectors[1:2], 1)
+    assert store.passages(ids[0])[ids[0][0]].text == "four"
+    assert scores[0][0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_deleting_never_shifts_other_ids(tmp_path):
+    store = make_store(tmp_path)
+    put(store, "/a", ["one", "two"])
+    vectors = put(store, "/b", ["three"], seed=1)
+    before = store.search(vectors, 1)[1][0][0]
+    store.delete_documents(["/a"])
+    assert store.search(vectors, 1)[1][0][0] == before
+
+
+def test_the_faiss_file_is_named_for_its_generation_and_replaced(tmp_path):
+    store = make_store(tmp_path)
+    put(store, "/a", ["one"])
+    store.save_faiss()
+    put(store, "/b", ["two"], seed=1)
+    store.save_faiss()
+    assert sorted(p.name for p in tmp_path.glob("*.faiss")) == [FAISS_PATTERN.format(store.generation)]
+    assert not list(tmp_path.glob(".vectors-*"))
+
+
+def test_a_missing_or_stale_faiss_file_is_rebuilt_from_sqlite(tmp_path):
+    store = make_store(tmp_path)
+    vectors = put(store, "/a", ["one", "two"])
+    store.save_faiss()
+    store.close()
+    for file in tmp_path.glob("*.faiss"):
+        file.unlink()
+    reopened = Store(tmp_path)
+    assert reopened.faiss.ntotal == 2 and agree(reopened)
+    reopened.save_faiss()
+    # Another writer commits without saving FAISS: the file on disk is now stale.
+    writer = Store(tmp_path)
+    put(writer, "/b", ["three"], seed=3)
+    assert reopened.faiss.ntotal == 3 and agree(reopened)
+    assert reopened.search(vectors[:1], 1)[1][0][0] >= 0
+
+
+def test_a_different_encoder_is_refused(tmp_path):
+    store = make_store(tmp_path)
+    with pytest.raises(EncoderMismatchError, match="test-model"):
+        store.check_encoder({**FINGERPRINT, "pooling": "mean"})
+
+
+def test_unchanged_passages_reuse_stored_vectors(tmp_path):
+    store = make_store(tmp_path)
+    vectors = put(store, "/a", ["one", "two"])
+    found = store.vectors_by_hash(["hash-/a-two", "unknown"])
+    np.testing.assert_array_equal(found["hash-/a-two"], vectors[1])
+    assert "unknown" not in found
