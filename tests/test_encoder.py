@@ -24,17 +24,17 @@ def unit(rows):
 
 
 def test_checkpoint_without_pooling_config_gets_cls(tiny_bert):
-    encoder = Encoder(tiny_bert)
+    encoder = Encoder(tiny_bert, precision="fp32")
     assert encoder.pooling == "cls"
     hidden, _ = hidden_states(tiny_bert, TEXTS)
-    np.testing.assert_allclose(encoder.encode(TEXTS), unit(hidden[:, 0].numpy()), atol=1e-5)
+    np.testing.assert_allclose(encoder.encode(TEXTS), unit(hidden[:, 0].numpy()), atol=1e-4)
 
 
 def test_mean_pooling_ignores_padding(tiny_bert):
-    encoder = Encoder(tiny_bert, pooling="mean")
+    encoder = Encoder(tiny_bert, pooling="mean", precision="fp32")
     hidden, mask = hidden_states(tiny_bert, TEXTS)
     expected = [hidden[i, : int(mask[i].sum())].mean(0).numpy() for i in range(len(TEXTS))]
-    np.testing.assert_allclose(encoder.encode(TEXTS), unit(np.stack(expected)), atol=1e-5)
+    np.testing.assert_allclose(encoder.encode(TEXTS), unit(np.stack(expected)), atol=1e-4)
 
 
 def test_pool_clamps_an_all_zero_mask():

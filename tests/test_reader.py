@@ -19,7 +19,7 @@ def hand_set_logits(reader, scores: dict[str, float]):
     ids = {reader.tokenizer.convert_tokens_to_ids(word): value for word, value in scores.items()}
 
     def forward(features):
-        logits = torch.zeros(features["input_ids"].shape)
+        logits = torch.zeros(features["input_ids"].shape, device=features["input_ids"].device)
         for token, value in ids.items():
             logits[features["input_ids"] == token] = value
         return SimpleNamespace(start_logits=logits, end_logits=logits.clone())

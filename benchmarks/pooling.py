@@ -1,0 +1,74 @@
+"""Retrieval by pooling on SQuAD: does the right paragraph come first?
+
+Each SQuAD paragraph is one passage; each question is a query; a hit is the
+question's own paragraph among the top k. Runs the product's Encoder on the
+GPU when there is one.
+
+    python benchmarks/pooling.py --squad ../shared/data/squad/dev-v1.1.json
+"""
+
+import argparse
+import gzip
+import json
+import platform
+import time
+
+import numpy as np
+
+
+def load_squad(path: str):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as file:
+        data = json.load(file)["data"]
+    paragraphs, questions, gold = [], [], []
+    for article in data:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                questions.append(qa["question"])
+                gold.append(len(paragraphs))
+            paragraphs.append(paragraph["context"])
+    return paragraphs, questions, np.array(gold)
+
+
+def recall(passages: np.ndarray, queries: np.ndarray, gold: np.ndarray, ks=(1, 5, 20)) -> dict:
+    import torch
+
+    scores = torch.from_numpy(queries) @ torch.from_numpy(passages).T
+    top = torch.topk(scores, min(max(ks), scores.shape[1]), dim=1).indices.numpy()
+    return {f"top{k}": float((top[:, :k] == gold[:, None]).any(1).mean()) for k in ks}
+
+
+def main():
+    from bertsearch.encoder import Encoder
+    from bertsearch.models import DEFAULT_ENCODER
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--squad", default="../shared/data/squad/dev-v1.1.json")
+    parser.add_argument("--model", default=DEFAULT_ENCODER)
+    parser.add_argument("--device")
+    parser.add_argument("--limit", type=int, help="only the first N questions (and their paragraphs)")
+    args = parser.parse_args()
+
+    paragraphs, questions, gold = load_squad(args.squad)
+    if args.limit:
+        questions, gold = questions[: args.limit], gold[: args.limit]
+        paragraphs = paragraphs[: gold.max() + 1]
+    rows = []
+    for pooling in ("cls", "mean"):
+        encoder = Encoder(args.model, pooling=pooling, device=args.device)
+        started = time.perf_counter()
+        passage_vectors = encoder.encode(paragraphs)
+        seconds = time.perf_counter() - started
+        query_vectors = encoder.encode(questions)
+        rows.append({"pooling": pooling, **recall(passage_vectors, query_vectors, gold),
+                     "passages_per_s": len(paragraphs) / seconds, "device": encoder.device,
+                     "precision": encoder.precision})
+    print(json.dumps({"machine": platform.processor() or platform.machine(), "paragraphs": len(paragraphs),
+                      "questions": len(questions), "model": args.model, "rows": rows}, indent=2))
+    print(f"\n{'pooling':<8} {'top-1':>7} {'top-5':>7} {'top-20':>7}  ({len(questions)} questions, {len(paragraphs)} paragraphs)")
+    for row in rows:
+        print(f"{row['pooling']:<8} {row['top1']:>7.1%} {row['top5']:>7.1%} {row['top20']:>7.1%}")
+
+
+if __name__ == "__main__":
+    main()
