@@ -186,6 +186,36 @@ def info(index_path, as_json):
         click.echo(f"{key.replace('_', ' '):<{width}}  {value}")
 
 
+@cli.command("train-reader")
+@click.option("--train", "train_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="SQuAD-format training JSON (optionally .gz).")
+@click.option("--dev", "dev_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="SQuAD-format JSON to score EM/F1 on at the end.")
+@click.option("--base", "base_model", help="Model to fine-tune: a hub id or a local folder (default: the packaged all-MiniLM-L6-v2).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default="reader", show_default=True, help="Folder for checkpoints and the trained reader.")
+@click.option("--epochs", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--lr", "learning_rate", type=float, default=5e-5, show_default=True, help="Peak learning rate (10% warmup, then linear decay).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True)
+@click.option("--max-length", type=click.IntRange(min=32), default=384, show_default=True, help="Window length in tokens.")
+@click.option("--stride", type=click.IntRange(min=0), default=128, show_default=True, help="Tokens shared by consecutive windows.")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions of each file (for a quick trial).")
+@click.option("--resume", is_flag=True, help="Continue from the last epoch checkpoint in --out.")
+@device_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@friendly_errors
+def train_reader(train_file, dev_file, base_model, out_dir, epochs, learning_rate, batch_size, max_length, stride,
+                 limit, resume, device, quiet):
+    """Fine-tune a question-answering reader on SQuAD-format data.
+
+    Use the result with `bertsearch ask --reader OUT` or BERTSEARCH_READER=OUT."""
+    from .training import train_reader as train
+
+    _quiet_transformers()
+    results = train(train_file, out_dir, dev_file=dev_file, base_model=base_model, epochs=epochs,
+                    learning_rate=learning_rate, batch_size=batch_size, max_length=max_length, stride=stride,
+                    limit=limit, resume=resume, device=device, progress=not quiet)
+    click.echo(json.dumps(results, indent=2))
+    click.echo(f"Saved the reader to {out_dir}: use it with  bertsearch ask --reader {out_dir} QUESTION", err=True)
+
+
 def _quiet_transformers() -> None:
     from transformers.utils import logging
 
