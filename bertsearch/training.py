@@ -13,6 +13,7 @@ import math
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
@@ -112,7 +113,8 @@ def encode_training_windows(
     )
     owners = encoding["overflow_to_sample_mapping"]
     starts, ends = zip(*(answer_token_span(encoding, w, questions[q]) for w, q in enumerate(owners)))
-    windows = {key: torch.tensor(encoding[key]) for key in _INPUTS if key in encoding}
+    # int32 via numpy: far quicker than torch.tensor on nested lists, and half the memory
+    windows = {key: torch.from_numpy(np.asarray(encoding[key], dtype=np.int32)) for key in _INPUTS if key in encoding}
     windows["start_positions"] = torch.tensor(starts)
     windows["end_positions"] = torch.tensor(ends)
     return windows
@@ -159,7 +161,7 @@ def _batch(windows: dict[str, torch.Tensor], indices: torch.Tensor, device) -> d
     """The chosen windows, cut to the longest one among them, on `device`."""
     width = int(windows["attention_mask"][indices].sum(1).max())
     return {
-        key: (values[indices, :width] if values.dim() == 2 else values[indices]).to(device, non_blocking=True)
+        key: (values[indices, :width] if values.dim() == 2 else values[indices]).to(device, torch.long)
         for key, values in windows.items()
     }
 

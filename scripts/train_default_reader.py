@@ -19,11 +19,10 @@ from pathlib import Path
 import torch
 
 from bertsearch.reader import Reader
-from bertsearch.squad import calibrate_no_answer
+from bertsearch.squad import calibrate_no_answer, evaluate_reader
 from bertsearch.training import RESULTS, default_base_model, export_fp16, train_reader
 
 SQUAD_FILES = ("train-v1.1.json", "dev-v1.1.json", "dev-v2.0.json")
-CALIBRATION = "calibration.json"
 
 
 def carry(squad: Path, to: Path) -> None:
@@ -37,11 +36,10 @@ def carry(squad: Path, to: Path) -> None:
 
 
 def train(data: Path, out: Path, lr: float, epochs: int, batch_size: int, limit: int | None) -> None:
-    """Train one setting, score it on v1.1 dev, calibrate it on v2.0 dev."""
+    """Train one setting (scored later, by `evaluate`, on the exported bundle)."""
     results = train_reader(
         data / "train-v1.1.json.gz",
         out,
-        dev_file=data / "dev-v1.1.json.gz",
         base_model=data / "base-fp16",
         epochs=epochs,
         learning_rate=lr,
@@ -49,26 +47,36 @@ def train(data: Path, out: Path, lr: float, epochs: int, batch_size: int, limit:
         limit=limit,
     )
     print(json.dumps(results), flush=True)
-    calibration = calibrate_no_answer(Reader(str(out)), data / "dev-v2.0.json.gz", limit=limit)
-    (out / CALIBRATION).write_text(json.dumps(calibration, indent=2) + "\n")
-    print(json.dumps(calibration), flush=True)
 
 
-def bundle(runs: list[Path], to: Path) -> None:
-    """Export the finished run with the best dev F1 as the fp16 bundle."""
-    finished = [run for run in runs if (run / CALIBRATION).exists()]
-    best = max(finished, key=lambda run: _read(run / RESULTS)["dev"]["f1"])
-    calibration = _read(best / CALIBRATION)
-    export_fp16(best, to)
-    config = {
+def bundle(run: Path, to: Path) -> None:
+    """Export a trained run as the fp16 bundle, with its training record."""
+    export_fp16(run, to)
+    _write_config(to, {"training": _read(run / RESULTS)})
+
+
+def evaluate(bundle: Path, data: Path, limit: int | None) -> None:
+    """Score the bundle on v1.1 dev, calibrate its no-answer threshold on v2.0 dev."""
+    reader = Reader(str(bundle))
+    if reader.precision == "fp32":
+        reader.model.float()  # the bundle is stored in fp16; run it in the precision asked for
+    dev = evaluate_reader(reader, data / "dev-v1.1.json.gz", limit, progress=True)
+    calibration = calibrate_no_answer(reader, data / "dev-v2.0.json.gz", limit, progress=True)
+    _write_config(bundle, {
         "no_answer_threshold": calibration["no_answer_threshold"],
         "calibrated_on": "SQuAD v2.0 dev, each question read in its gold paragraph",
-        "training": _read(best / RESULTS),
-        "calibration": calibration,
-        "candidates": {run.name: _read(run / RESULTS)["dev"] for run in finished},
-    }
-    (to / "reader_config.json").write_text(json.dumps(config, indent=2) + "\n")
-    print(f"bundled {best} into {to}")
+        "squad_v1.1_dev": dev,
+        "squad_v2.0_dev": calibration,
+        "evaluated_on": reader.device,
+    })
+    print(json.dumps({"dev": dev, "calibration": calibration}, indent=2))
+
+
+def _write_config(bundle: Path, values: dict) -> None:
+    """Merge `values` into the bundle's reader_config.json."""
+    path = bundle / "reader_config.json"
+    config = _read(path) if path.exists() else {}
+    path.write_text(json.dumps(config | values, indent=2) + "\n")
 
 
 def _read(path: Path) -> dict:
@@ -89,10 +97,14 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--limit", type=int, default=None)
     p = commands.add_parser("bundle")
-    p.add_argument("runs", type=Path, nargs="+")
+    p.add_argument("run", type=Path)
     p.add_argument("--to", type=Path, default=Path("bertsearch/models/reader"))
+    p = commands.add_parser("evaluate")
+    p.add_argument("bundle", type=Path, nargs="?", default=Path("bertsearch/models/reader"))
+    p.add_argument("--data", type=Path, default=Path(".carry"))
+    p.add_argument("--limit", type=int, default=None)
     args = vars(parser.parse_args())
-    {"carry": carry, "train": train, "bundle": bundle}[args.pop("command")](**args)
+    {"carry": carry, "train": train, "bundle": bundle, "evaluate": evaluate}[args.pop("command")](**args)
 
 
 if __name__ == "__main__":
