@@ -67,6 +67,8 @@ def train_reader(
     tokenizer = AutoTokenizer.from_pretrained(base_model)
     windows = encode_training_windows(tokenizer, load_squad(train_file, limit), max_length, stride)
     model = AutoModelForQuestionAnswering.from_pretrained(base_model, dtype=torch.float32).to(device)
+    model.config.save_pretrained(out_dir)  # with the tokenizer, a checkpoint alone can be rebuilt
+    tokenizer.save_pretrained(out_dir)
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=weight_decay)
     total_steps = epochs * math.ceil(len(windows["input_ids"]) / batch_size)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(warmup_ratio * total_steps), total_steps)
@@ -78,7 +80,6 @@ def train_reader(
         epoch_losses.append(_train_epoch(model, windows, optimizer, scheduler, batch_size, seed + epoch, desc, progress))
         _save_checkpoint(out_dir, model, optimizer, scheduler, epoch_losses)
     model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
 
     results = {
         "base_model": base_model,
