@@ -244,7 +244,6 @@ def _wrap(text: str) -> str:
 
 def _highlight(answer) -> str:
     """The answer's passage with the answer marked **like this**."""
-    before = " ".join(answer.passage[: answer.passage_start].split())
-    after = " ".join(answer.passage[answer.passage_end :].split())
-    marked = f"**{answer.text}**"
-    return f"{before} {marked} {after}".strip()
+    p = answer.passage
+    marked = f"{p[: answer.passage_start]}**{p[answer.passage_start : answer.passage_end]}**{p[answer.passage_end :]}"
+    return " ".join(marked.split())

@@ -94,10 +94,7 @@ def card(bundle: Path, data: Path, questions: int) -> None:
 
 
 def _reader(bundle: Path, device: str | None = None) -> Reader:
-    reader = Reader(str(bundle), device=device)
-    if reader.precision == "fp32":
-        reader.model.float()  # stored in fp16: run in the precision the reader chose
-    return reader
+    return Reader(str(bundle), device=device)
 
 
 def _save_last_epoch(run: Path) -> None:

@@ -47,3 +47,15 @@ def test_following_the_declared_pooling_beats_cls(squad_corpus, tmp_path):
     _, mean = top1(folder, questions, tmp_path / "mean")
     _, cls = top1(folder, questions, tmp_path / "cls", pooling="cls")
     assert mean > cls + 0.1  # measured: 0.661 against 0.480
+
+
+def test_ask_answers_the_sample_corpus_eiffel_question_offline(tmp_path, monkeypatch):
+    """The README's main job: default encoder and bundled reader, no network."""
+    monkeypatch.delenv("BERTSEARCH_READER", raising=False)
+    sample = Path(__file__).parent.parent / "sample_corpus"
+    with Index(tmp_path / "index") as index:
+        index.add([sample])
+        best = index.ask("Who designed the Eiffel Tower?").answers[0]
+    assert "Koechlin" in best.text and "Nouguier" in best.text
+    assert best.path.endswith("eiffel_tower.html")
+    assert best.passage[best.passage_start : best.passage_end] == best.text
