@@ -14,18 +14,22 @@ import numpy as np
 MODES = ("hybrid", "dense", "bm25")
 DEFAULT_MODE = "hybrid"
 CANDIDATES = 100
-DENSE_WEIGHT = 0.5
+DENSE_WEIGHT = 0.6
+FORM = "zscore"
 FORMS = ("zscore", "minmax", "rrf")
 RRF_K = 60
 
 
-def fuse(dense: Mapping[int, float], lexical: Mapping[int, float], weight: float = DENSE_WEIGHT,
-         form: str = "zscore") -> list[tuple[int, float]]:
+def fuse(dense: Mapping[int, float], lexical: Mapping[int, float], weight: float | None = None,
+         form: str | None = None) -> list[tuple[int, float]]:
     """(passage id, fused score) for every candidate, best first.
 
     `dense` must score every candidate; a candidate missing from `lexical` has
-    no query word in it and scores 0 there.
+    no query word in it and scores 0 there. `weight` (of the dense side) and
+    `form` default to the tuned DENSE_WEIGHT and FORM.
     """
+    weight = DENSE_WEIGHT if weight is None else weight
+    form = form or FORM
     ids = list(dense)
     if not ids:
         return []
