@@ -1,5 +1,6 @@
 """The library's front door: `Index(path)` with add, remove, search and ask."""
 
+import heapq
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -344,11 +345,11 @@ class Index:
         """Each side nominates candidates; each candidate gets both scores; the two are fused."""
         wanted = max(k, hybrid.CANDIDATES)
         cosine = dict(self._dense(vector, wanted, allowed))
-        bm25 = dict(lexical.bm25_search(self.store.db, query, wanted, where, params))
-        missing = [i for i in bm25 if i not in cosine]
+        bm25 = lexical.bm25_matches(self.store.db, query, where, params)
+        nominated = heapq.nlargest(wanted, bm25, key=bm25.get)
+        missing = [i for i in nominated if i not in cosine]
         if missing:
-            cosine.update(self._dense(vector, len(missing), missing))
-        bm25.update(lexical.bm25_scores(self.store.db, query, [i for i in cosine if i not in bm25]))
+            cosine.update(zip(missing, (self.store.vectors(missing) @ vector[0]).tolist()))
         return hybrid.fuse(cosine, bm25)[:k]
 
     def ask(self, question: str, k: int = 10, top_n: int = 5, mode: str = DEFAULT_MODE, path: str | None = None,

@@ -247,6 +247,11 @@ class Store:
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(ids, dtype=np.int64)))
         return self.faiss.search(np.ascontiguousarray(queries, dtype=np.float32), k, params=params)
 
+    def vectors(self, ids: Sequence[int]) -> np.ndarray:
+        """The stored vectors of these passages, in order (from the loaded FAISS index)."""
+        index = self.faiss
+        return np.stack([index.reconstruct(int(i)) for i in ids])
+
     def passage_ids(self, where: str, params: Sequence = ()) -> list[int]:
         """Ids of the passages meeting an SQL condition on `passages` (alias p) and `documents` (alias d)."""
         sql = f"select p.id from passages p join documents d on d.id = p.document_id where {where}"
