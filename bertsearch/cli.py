@@ -43,6 +43,25 @@ def json_option(command):
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(command)
 
 
+def retrieval_options(command):
+    """--mode and the filters, shared by search and ask; they arrive as one `retrieval` dict."""
+    options = [
+        click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True,
+                     help="hybrid: BM25 and vectors fused; dense: vectors only; bm25: words only."),
+        click.option("--path", "path_glob", metavar="GLOB", help="Only documents whose path matches GLOB (relative to the working folder; * also crosses /)."),
+        click.option("--ext", multiple=True, help="Only documents with this extension, e.g. md (repeat for more)."),
+        click.option("--after", type=click.DateTime(), help="Only documents modified at or after this date (e.g. 2024-05-31)."),
+        click.option("--before", type=click.DateTime(), help="Only documents modified before this date."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _retrieval(mode, path_glob, ext, after, before) -> dict:
+    return {"mode": mode, "path": path_glob, "ext": ext, "after": after, "before": before}
+
+
 @click.group()
 @click.version_option(package_name="bertsearch")
 def cli():
@@ -96,16 +115,17 @@ def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, dev
 @click.argument("query")
 @index_option
 @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many passages.")
+@retrieval_options
 @device_option
 @json_option
 @friendly_errors
-def search(query, index_path, k, device, as_json):
-    """Find the passages closest in meaning to QUERY."""
+def search(query, index_path, k, mode, path_glob, ext, after, before, device, as_json):
+    """Find the passages that best match QUERY, in meaning and in words."""
     from .index import Index
 
     _quiet_transformers()
     with Index(index_path, device=device) as idx:
-        results = idx.search(query, k=k)
+        results = idx.search(query, k=k, **_retrieval(mode, path_glob, ext, after, before))
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(r) for r in results], indent=2, ensure_ascii=False))
         return
@@ -122,16 +142,17 @@ def search(query, index_path, k, device, as_json):
 @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many passages to read.")
 @click.option("-n", "--alternatives", type=click.IntRange(min=0), default=3, show_default=True, help="How many other answers to show.")
 @click.option("--reader", envvar="BERTSEARCH_READER", help="Question-answering model: a hub id or a local folder (env BERTSEARCH_READER; default: the bundled reader).")
+@retrieval_options
 @device_option
 @json_option
 @friendly_errors
-def ask(question, index_path, k, alternatives, reader, device, as_json):
+def ask(question, index_path, k, alternatives, reader, mode, path_glob, ext, after, before, device, as_json):
     """Answer QUESTION from the indexed documents, citing file and position."""
     from .index import Index
 
     _quiet_transformers()
     with Index(index_path, device=device, reader=reader) as idx:
-        result = idx.ask(question, k=k, top_n=alternatives + 1)
+        result = idx.ask(question, k=k, top_n=alternatives + 1, **_retrieval(mode, path_glob, ext, after, before))
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(result), indent=2, ensure_ascii=False))
         return

@@ -1,11 +1,12 @@
 """The library's front door: `Index(path)` with add, remove, search and ask."""
 
+import heapq
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import chunking
+from . import chunking, hybrid, lexical
 from .errors import (
     BertsearchError,
     InvalidQueryError,
@@ -13,6 +14,8 @@ from .errors import (
     SettingsMismatchError,
 )
 from .extract import SkipFile, Skipped, extract, find_files
+from .filters import Filters
+from .hybrid import DEFAULT_MODE, MODES
 from .store import NewPassage, Store
 
 DEFAULT_INDEX = ".bertsearch"
@@ -297,27 +300,68 @@ class Index:
 
     # -- reading ------------------------------------------------------------
 
-    def search(self, query: str, k: int = 10) -> list[SearchResult]:
-        """The `k` passages closest to `query`, best first."""
+    def search(self, query: str, k: int = 10, mode: str = DEFAULT_MODE, path: str | None = None,
+               ext: str | Sequence[str] | None = None, after=None, before=None) -> list[SearchResult]:
+        """The `k` passages that best match `query`, best first.
+
+        `mode`: "hybrid" (default: BM25 and vectors fused), "dense" (vectors only;
+        the score is the cosine) or "bm25" (words only; the score is BM25).
+        `path` (a glob), `ext` (one or more extensions) and `after`/`before`
+        (modification time: a date, datetime or ISO string) keep only matching
+        documents, and are applied inside the search: `k` results come back
+        whenever `k` passages match.
+        """
         query = _clean_query(query)
         if k < 1:
             raise InvalidQueryError("k must be at least 1")
-        vector = self.encoder.encode([query])
-        scores, ids = self.store.search(vector, k)
-        rows = self.store.passages([i for i in ids[0] if i >= 0])
+        return self._retrieve(query, k, _check_mode(mode), Filters(path, _as_tuple(ext), after, before))
+
+    def _retrieve(self, query: str, k: int, mode: str, filters: Filters, vector=None) -> list[SearchResult]:
+        """`search` without argument checks; `vector` is the query's, when already encoded."""
+        where, params = filters.sql()
+        allowed = self.store.passage_ids(where, params) if where else None
+        if allowed is not None and not allowed:
+            return []
+        if mode == "bm25":
+            scored = lexical.bm25_search(self.store.db, query, k, where, params)
+        else:
+            vector = self.encoder.encode([query]) if vector is None else vector
+            if mode == "dense":
+                scored = self._dense(vector, k, allowed)
+            else:
+                scored = self._hybrid(query, vector, k, allowed, where, params)
+        rows = self.store.passages([i for i, _ in scored])
         return [
             SearchResult(float(score), r.path, r.start, r.end, r.line, r.text, r.id)
-            for score, i in zip(scores[0], ids[0])
+            for i, score in scored
             if (r := rows.get(int(i)))
         ]
 
-    def ask(self, question: str, k: int = 10, top_n: int = 5) -> AskResult:
+    def _dense(self, vector, k: int, allowed: Sequence[int] | None) -> list[tuple[int, float]]:
+        scores, ids = self.store.search(vector, k, ids=allowed)
+        return [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
+
+    def _hybrid(self, query: str, vector, k: int, allowed, where: str, params) -> list[tuple[int, float]]:
+        """Each side nominates candidates; each candidate gets both scores; the two are fused."""
+        wanted = max(k, hybrid.CANDIDATES)
+        cosine = dict(self._dense(vector, wanted, allowed))
+        bm25 = lexical.bm25_matches(self.store.db, query, where, params)
+        nominated = heapq.nlargest(wanted, bm25, key=bm25.get)
+        missing = [i for i in nominated if i not in cosine]
+        if missing:
+            cosine.update(zip(missing, (self.store.vectors(missing) @ vector[0]).tolist()))
+        return hybrid.fuse(cosine, bm25)[:k]
+
+    def ask(self, question: str, k: int = 10, top_n: int = 5, mode: str = DEFAULT_MODE, path: str | None = None,
+            ext: str | Sequence[str] | None = None, after=None, before=None) -> AskResult:
         """Answers to `question` read from the `k` best passages, best first.
+
+        `mode` and the filters are those of `search`.
 
         When the reader has a calibrated no-answer threshold and no span reaches
         it, `answers` is empty and `passages` still holds what was retrieved.
         """
-        passages = self.search(question, k)
+        passages = self.search(question, k, mode=mode, path=path, ext=ext, after=after, before=before)
         reader = self.reader
         spans = reader.read(question, [p.text for p in passages], top_n=top_n)
         threshold = reader.no_answer_threshold
@@ -366,6 +410,18 @@ def _clean_query(query: str) -> str:
     if not query:
         raise InvalidQueryError("the query is empty: give some words to search for")
     return query
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise InvalidQueryError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
+    return mode
+
+
+def _as_tuple(ext: str | Sequence[str] | None) -> tuple[str, ...]:
+    if not ext:
+        return ()
+    return (ext,) if isinstance(ext, str) else tuple(ext)
 
 
 def _progress_bar(total: int, show: bool):

@@ -19,6 +19,7 @@ import numpy as np
 import sqlite_utils
 
 from .errors import EncoderMismatchError, IndexNotFoundError
+from .lexical import create_fts
 
 DB_NAME = "index.db"
 FAISS_PATTERN = "vectors-{}.faiss"
@@ -62,7 +63,12 @@ def _m001_create_tables(db: sqlite_utils.Database) -> None:
     db["passages"].create_index(["content_hash"])
 
 
-MIGRATIONS = [_m001_create_tables]
+def _m002_create_passages_fts(db: sqlite_utils.Database) -> None:
+    """BM25 over the passages (FTS5), kept in step by triggers; backfilled for existing indexes."""
+    create_fts(db)
+
+
+MIGRATIONS = [_m001_create_tables, _m002_create_passages_fts]
 
 
 def migrate(db: sqlite_utils.Database) -> None:
@@ -231,9 +237,25 @@ class Store:
             self._faiss_generation = generation
         return self._faiss
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """FAISS inner-product search; ids of -1 mean "no hit"."""
-        return self.faiss.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+    def search(self, queries: np.ndarray, k: int, ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """FAISS inner-product search; ids of -1 mean "no hit". `ids` limits it to those passages
+        (inside the search, so `k` hits come back whenever `k` of them exist)."""
+        params = None
+        if ids is not None:
+            import faiss
+
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(ids, dtype=np.int64)))
+        return self.faiss.search(np.ascontiguousarray(queries, dtype=np.float32), k, params=params)
+
+    def vectors(self, ids: Sequence[int]) -> np.ndarray:
+        """The stored vectors of these passages, in order (from the loaded FAISS index)."""
+        index = self.faiss
+        return np.stack([index.reconstruct(int(i)) for i in ids])
+
+    def passage_ids(self, where: str, params: Sequence = ()) -> list[int]:
+        """Ids of the passages meeting an SQL condition on `passages` (alias p) and `documents` (alias d)."""
+        sql = f"select p.id from passages p join documents d on d.id = p.document_id where {where}"
+        return [row[0] for row in self.db.execute(sql, list(params))]
 
     def save_faiss(self) -> None:
         """Write the FAISS file for the current generation atomically; remove stale ones."""
