@@ -2,8 +2,10 @@
 
 import os
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import chunking
 from .errors import (
@@ -12,11 +14,16 @@ from .errors import (
     NothingToIndexError,
     SettingsMismatchError,
 )
-from .extract import SkipFile, Skipped, extract, find_files
+from .extract import MAX_FILE_BYTES, SkipFile, Skipped, extract, find_files
+from .lock import writer_lock
 from .store import NewPassage, Store
+
+if TYPE_CHECKING:
+    from .check import CheckReport
 
 DEFAULT_INDEX = ".bertsearch"
 ENCODE_BATCH_PASSAGES = 512  # passages gathered across files before each encoder call
+MAX_QUERY_CHARS = 10_000  # longer queries are cut: the encoder reads only its first few hundred tokens
 
 
 @dataclass
@@ -89,6 +96,11 @@ class Index:
 
     The encoder and passage settings are fixed when the index is created and
     remembered; later opens use them, and asking for different ones is an error.
+
+    One process writes at a time (`add`, `remove`, `check(repair=True)`): another
+    writer waits up to `lock_timeout` seconds, then raises IndexLockedError
+    naming the pid that holds the index. Readers never wait for writers.
+    Files over `max_file_bytes` (None: no limit) are skipped with a notice.
     """
 
     def __init__(
@@ -101,8 +113,11 @@ class Index:
         passage_tokens: int | None = None,
         overlap_tokens: int | None = None,
         reader: str | None = None,
+        lock_timeout: float = 0.0,
+        max_file_bytes: int | None = MAX_FILE_BYTES,
     ):
         self.path = Path(path) if path else default_index_path()
+        self._lock_timeout, self._max_file_bytes = lock_timeout, max_file_bytes
         self._model, self._pooling = model, pooling
         self._device, self._precision = device, precision
         self._passage_tokens, self._overlap_tokens = passage_tokens, overlap_tokens
@@ -179,6 +194,10 @@ class Index:
         for root in roots:
             if not root.exists():
                 raise BertsearchError(f"no such file or folder: {root}")
+        with self._writing():
+            return self._add(roots, progress, notify)
+
+    def _add(self, roots: list[Path], progress: bool, notify) -> IndexReport:
         store = self._create_store()
         chunks = self._chunking(store)
         report, seen, pending = IndexReport(), set(), []
@@ -197,7 +216,9 @@ class Index:
                     self._write(pending, report)
                     pending = []
             self._write(pending, report)
-        gone = [p for root in roots if root.is_dir() for p in store.document_paths(root.resolve()) if p not in seen]
+        kept = [Path(s.path).resolve() for s in report.skipped if s.folder]  # unlisted folders: keep their documents
+        gone = [p for root in roots if root.is_dir() for p in store.document_paths(root.resolve())
+                if p not in seen and not any(_inside(p, folder) for folder in kept)]
         report.removed = gone if store.delete_documents(gone) else []
         store.save_faiss()
         if not (report.added or report.updated or report.unchanged or report.removed):
@@ -209,6 +230,32 @@ class Index:
 
     def remove(self, paths: Iterable[str | Path]) -> list[str]:
         """Remove documents: files, or every document inside a folder. Returns the paths removed."""
+        with self._writing():
+            return self._remove(paths)
+
+    def check(self, repair: bool = False) -> "CheckReport":
+        """Verify the index: SQLite integrity, FAISS/SQLite agreement, the recorded encoder.
+
+        `repair=True` (taking the writer lock) rebuilds the FAISS file from SQLite
+        and removes leftovers of an interrupted write, then checks again.
+        """
+        from .check import check_store, repair_store
+
+        report = check_store(self.store)
+        if repair and (report.problems or report.notes):
+            with self._writing():
+                done = repair_store(self.store)
+            report = check_store(self.store)
+            report.repaired = done
+        return report
+
+    @contextmanager
+    def _writing(self):
+        """Hold the index's writer lock (see `lock.writer_lock`)."""
+        with writer_lock(self.path, self._lock_timeout):
+            yield
+
+    def _remove(self, paths: Iterable[str | Path]) -> list[str]:
         store = self.store
         targets = []
         for path in paths:
@@ -244,12 +291,18 @@ class Index:
             if known and (known["size"], known["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
                 report.unchanged += 1
                 return None
-            document = extract(path)
+            document = extract(path, self._max_file_bytes)
         except SkipFile as reason:
             self._skip(report, Skipped(path, str(reason)), notify)
             return None
+        except FileNotFoundError:
+            self._skip(report, Skipped(path, "it disappeared during indexing"), notify)
+            return None
         except OSError as error:
             self._skip(report, Skipped(path, f"unreadable ({error.strerror or error})"), notify)
+            return None
+        except Exception as error:  # a parser fed arbitrary bytes (HTML, PDF) can fail in any way
+            self._skip(report, Skipped(path, f"could not extract text ({type(error).__name__})"), notify)
             return None
         digest = chunking.content_hash(document.text)
         if known and known["content_hash"] == digest:
@@ -293,7 +346,7 @@ class Index:
     def _skip(report: IndexReport, skipped: Skipped, notify) -> None:
         report.skipped.append(skipped)
         if notify:
-            notify(f"skipped {skipped.path}: {skipped.reason}")
+            notify(f"skipped {printable(skipped.path)}: {skipped.reason}")
 
     # -- reading ------------------------------------------------------------
 
@@ -303,8 +356,10 @@ class Index:
         if k < 1:
             raise InvalidQueryError("k must be at least 1")
         vector = self.encoder.encode([query])
-        scores, ids = self.store.search(vector, k)
-        rows = self.store.passages([i for i in ids[0] if i >= 0])
+        store = self.store
+        with store.snapshot():  # FAISS ids and passage rows from the same commit
+            scores, ids = store.search(vector, k)
+            rows = store.passages([i for i in ids[0] if i >= 0])
         return [
             SearchResult(float(score), r.path, r.start, r.end, r.line, r.text, r.id)
             for score, i in zip(scores[0], ids[0])
@@ -317,6 +372,7 @@ class Index:
         When the reader has a calibrated no-answer threshold and no span reaches
         it, `answers` is empty and `passages` still holds what was retrieved.
         """
+        question = _clean_query(question)
         passages = self.search(question, k)
         reader = self.reader
         spans = reader.read(question, [p.text for p in passages], top_n=top_n)
@@ -362,10 +418,20 @@ class Index:
 
 
 def _clean_query(query: str) -> str:
-    query = (query or "").strip()
+    """The query as valid Unicode (undecodable bytes replaced), cut to MAX_QUERY_CHARS; never empty."""
+    query = (query or "").encode("utf-8", "surrogatepass").decode("utf-8", "replace").strip()
     if not query:
         raise InvalidQueryError("the query is empty: give some words to search for")
-    return query
+    return query[:MAX_QUERY_CHARS]
+
+
+def _inside(path: str, folder: Path) -> bool:
+    return path == str(folder) or path.startswith(str(folder).rstrip(os.sep) + os.sep)
+
+
+def printable(path) -> str:
+    """A path on one line: control characters (a newline in a file name, say) shown escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(path))
 
 
 def _progress_bar(total: int, show: bool):
