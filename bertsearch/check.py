@@ -127,10 +127,15 @@ def _faiss_problems(store: Store, report: CheckReport, encoder: dict | None) -> 
 
     if report.faiss_file is None:
         return []
+    path = store.faiss_path(report.generation)
     try:
-        index = faiss.read_index(str(store.faiss_path(report.generation)))
+        index = faiss.read_index(str(path))
     except Exception as error:
-        return [f"{report.faiss_file} cannot be read ({error}): --repair rebuilds it"]
+        if not path.exists():  # a writer replaced it with a newer generation's file meanwhile
+            report.faiss_file = None
+            return []
+        detail = " ".join(str(error).split())[:200]
+        return [f"{report.faiss_file} cannot be read ({detail}): --repair rebuilds it"]
     report.faiss_vectors = index.ntotal
     if encoder and index.d != encoder.get("dim"):
         return [f"{report.faiss_file} holds {index.d}-dimensional vectors, the encoder {encoder.get('dim')}"]
