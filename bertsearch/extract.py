@@ -5,6 +5,7 @@ here: for plain-text formats that is the decoded file itself.
 """
 
 import codecs
+import errno
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -76,7 +77,7 @@ def find_files(paths: Iterable[Path], exclude: Path | None = None) -> Iterator[P
                     continue
                 file = root_path / name
                 if file.is_symlink() and not file.exists():
-                    yield Skipped(file, "broken symbolic link")
+                    yield Skipped(file, _link_problem(file))
                 elif file.is_file():
                     yield _checked_name(file.resolve())
         yield from (_unlisted(error) for error in unlisted)
@@ -84,6 +85,15 @@ def find_files(paths: Iterable[Path], exclude: Path | None = None) -> Iterator[P
 
 def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
+
+
+def _link_problem(link: Path) -> str:
+    try:
+        os.stat(link)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return "symbolic link loop"
+    return "broken symbolic link"
 
 
 def _checked_name(path: Path) -> Path | Skipped:
