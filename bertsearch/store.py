@@ -394,7 +394,13 @@ class Store:
         self._faiss_generation = before + 1
 
     def size_on_disk(self) -> int:
-        return sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file())
+        total = 0
+        for file in self.folder.iterdir():
+            try:  # a writer may delete a stale FAISS file meanwhile
+                total += file.stat().st_size if file.is_file() else 0
+            except FileNotFoundError:
+                pass
+        return total
 
     def close(self) -> None:
         self.db.close()
