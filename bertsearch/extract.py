@@ -126,7 +126,10 @@ def extract(path: Path, max_bytes: int | None = MAX_FILE_BYTES) -> Document:
         return Document(path, text, "pdf")
     text = decode(data)
     if suffix in HTML:
-        return Document(path, html_text(text), "html")
+        try:
+            return Document(path, html_text(text), "html")
+        except Exception as error:  # a parser fed arbitrary markup can fail in any way
+            raise SkipFile(f"could not parse HTML ({type(error).__name__})") from None
     return Document(path, text, suffix.lstrip(".") or "text")
 
 

@@ -301,9 +301,6 @@ class Index:
         except OSError as error:
             self._skip(report, Skipped(path, f"unreadable ({error.strerror or error})"), notify)
             return None
-        except Exception as error:  # a parser fed arbitrary bytes (HTML, PDF) can fail in any way
-            self._skip(report, Skipped(path, f"could not extract text ({type(error).__name__})"), notify)
-            return None
         digest = chunking.content_hash(document.text)
         if known and known["content_hash"] == digest:
             store.touch_document(str(path), stat)

@@ -72,8 +72,15 @@ def start(*args) -> subprocess.Popen:
     return process
 
 
-def kill_after(process: subprocess.Popen, delay: float) -> bool:
-    """SIGKILL `process` after `delay` seconds; True if it was still running (so the kill landed)."""
+def kill_at(process: subprocess.Popen, index_path: Path, generation: int, delay: float) -> bool:
+    """SIGKILL `process` `delay` seconds after the index reaches `generation` (its n-th commit).
+
+    Watching commits, not the clock, spreads the kills over the whole write, however
+    long the child takes to load its model on a busy machine. True if the kill
+    landed while the child was running.
+    """
+    while process.poll() is None and generation_of(index_path) < generation:
+        time.sleep(0.002)
     try:
         process.wait(timeout=delay)
         killed = False
@@ -84,6 +91,21 @@ def kill_after(process: subprocess.Popen, delay: float) -> bool:
     process.stdout.close()
     process.stderr.close()
     return killed
+
+
+def generation_of(index_path: Path) -> int:
+    """The index's generation as SQLite has committed it; 0 before there is one. Reads only."""
+    try:
+        db = sqlite3.connect(f"file:{index_path / 'index.db'}?mode=ro", uri=True, timeout=5)
+    except sqlite3.OperationalError:
+        return 0
+    try:
+        row = db.execute("select value from meta where key = 'generation'").fetchone()
+        return int(row[0]) if row else 0
+    except sqlite3.OperationalError:  # the file exists but its tables do not yet
+        return 0
+    finally:
+        db.close()
 
 
 def assert_sound(index_path: Path, model: str | None = None) -> None:

@@ -155,6 +155,16 @@ def test_the_cli_reports_bad_files_one_line_each(tmp_path, corpus, tiny_bert, un
     assert f"{len(not_indexed)} skipped" in result.stdout
 
 
+@pytest.fixture(scope="module")
+def searchable(tmp_path_factory, tiny_bert):
+    folder = tmp_path_factory.mktemp("searchable")
+    for n, text in enumerate(["The Eiffel Tower stands in Paris.", "Honeybees dance.", "Apollo 11 landed in 1969."]):
+        (folder / f"{n}.txt").write_text(text)
+    index = Index(folder / "index", model=tiny_bert)
+    index.add([folder])
+    return index
+
+
 @pytest.mark.parametrize("query", [
     "x" * 100_000,
     "?!.,;:…---",
@@ -163,16 +173,18 @@ def test_the_cli_reports_bad_files_one_line_each(tmp_path, corpus, tiny_bert, un
     os.fsdecode(b"undecodable \xff bytes"),
     "\x00 null",
 ])
-def test_odd_queries_get_results(tmp_path, corpus, tiny_bert, query):
-    index = Index(tmp_path / "index", model=tiny_bert)
-    index.add([corpus])
-    assert len(index.search(query, k=2)) == 2
+def test_odd_queries_get_results(searchable, query):
+    assert len(searchable.search(query, k=2)) == 2
 
 
-def test_empty_queries_and_huge_k(tmp_path, corpus, tiny_bert):
-    index = Index(tmp_path / "index", model=tiny_bert)
-    index.add([corpus])
+def test_empty_queries_and_huge_k(searchable):
     for query in ("", "   \n\t"):
         with pytest.raises(InvalidQueryError, match="empty"):
-            index.search(query)
-    assert len(index.search("tower", k=10**9)) == 3  # k is capped at the index size
+            searchable.search(query)
+    assert len(searchable.search("tower", k=10**9)) == 3  # k is capped at the index size
+
+
+def test_odd_questions_are_read_too(searchable, tiny_qa):
+    index = Index(searchable.path, reader=tiny_qa)
+    for question in ("x " * 50_000, os.fsdecode(b"who \xff?"), "?!"):
+        assert index.ask(question, k=2).passages

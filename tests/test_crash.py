@@ -10,7 +10,6 @@ passages as a clean index, with no duplicates.
 
 import random
 import shutil
-import time
 import traceback
 from collections import Counter
 
@@ -22,7 +21,7 @@ from bertsearch import Index
 SCENARIOS = ("index", "reindex", "remove")
 FILES = 40
 CORPUS_SEED, EDIT_SEED = 1, 99
-KILL_MARGIN = 0.5  # seconds
+KILL_WINDOW = 0.25  # seconds after the chosen commit
 SETTINGS = ("--passage-tokens", "48", "--overlap-tokens", "8")
 
 
@@ -43,7 +42,7 @@ def command(scenario, index_path, corpus, model):
 
 
 def finish(scenario, index_path, corpus, model):
-    """Run the command through the library (to finish an interrupted one, or to time it)."""
+    """Run the command through the library (to finish an interrupted one, or for the reference)."""
     with Index(index_path, model=model, passage_tokens=48, overlap_tokens=8) as index:
         if scenario == "remove":
             index.remove([corpus / "part1"])
@@ -53,17 +52,16 @@ def finish(scenario, index_path, corpus, model):
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory, tiny_bert):
-    """For each scenario: the documents before and after its command, and how long the command takes."""
+    """For each scenario: the documents before and after its command, and the generations it goes between."""
     ref = {}
     for scenario in SCENARIOS:
         folder = tmp_path_factory.mktemp(f"reference-{scenario}")
         corpus, index_path = folder / "corpus", folder / "index"
         build(index_path, corpus, tiny_bert, scenario)
         before = crashkit.contents(index_path, corpus) if scenario != "index" else {}
-        began = time.monotonic()
-        finish(scenario, index_path, corpus, tiny_bert)  # in this process: as long as the command, less imports
-        seconds = time.monotonic() - began
-        ref[scenario] = (before, crashkit.contents(index_path, corpus), seconds)
+        first = crashkit.generation_of(index_path)
+        finish(scenario, index_path, corpus, tiny_bert)
+        ref[scenario] = (before, crashkit.contents(index_path, corpus), first, crashkit.generation_of(index_path))
     return ref
 
 
@@ -71,13 +69,14 @@ def trial(seed, tmp_path, model, reference) -> str:
     """One kill and recovery; returns the state the kill left (see `state`)."""
     rng = random.Random(seed)
     scenario = SCENARIOS[seed % len(SCENARIOS)]
-    before, after, seconds = reference[scenario]
+    before, after, first, last = reference[scenario]
     corpus, index_path = tmp_path / "corpus", tmp_path / "index"
     build(index_path, corpus, model, scenario)
 
-    # The child also opens the model and the database, which the in-process timing had warm: hence the margin.
-    killed = crashkit.kill_after(crashkit.start(*command(scenario, index_path, corpus, model)),
-                                 rng.uniform(0, 1.5 * seconds + KILL_MARGIN))
+    # Kill a random moment after a random commit: from before the first (loading the model) to after the last
+    # (saving FAISS, exiting).
+    writer = crashkit.start(*command(scenario, index_path, corpus, model))
+    killed = crashkit.kill_at(writer, index_path, rng.randint(first, last), rng.uniform(0, KILL_WINDOW))
     found = {}
     if (index_path / "index.db").exists():
         crashkit.assert_sound(index_path)
@@ -122,8 +121,8 @@ def test_thirty_kills(tmp_path, tiny_bert, reference):
         except Exception:
             failures.append((seed, traceback.format_exc()))
         shutil.rmtree(folder, ignore_errors=True)
-    timings = ", ".join(f"{s} {reference[s][2]:.1f}s" for s in SCENARIOS)
-    print(f"\nkill -9 trials: 30 run, {len(failures)} failures (in-process command times: {timings})")
+    commits = ", ".join(f"{s} {reference[s][3] - reference[s][2]}" for s in SCENARIOS)
+    print(f"\nkill -9 trials: 30 run, {len(failures)} failures (commits per command: {commits})")
     for what, count in sorted(states.items()):
         print(f"  {count:3d}  {what}")
     assert not failures, failures[0][1]
