@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from . import chunking
 from .errors import (
     BertsearchError,
+    IndexNotFoundError,
     InvalidQueryError,
     NothingToIndexError,
     SettingsMismatchError,
@@ -352,8 +353,10 @@ class Index:
         query = _clean_query(query)
         if k < 1:
             raise InvalidQueryError("k must be at least 1")
-        vector = self.encoder.encode([query])
         store = self.store
+        if store.meta("encoder") is None:  # a reader must not record an encoder: that is the first writer's
+            raise IndexNotFoundError(f"the index at {self.path} has nothing indexed yet: run 'bertsearch index PATH' first")
+        vector = self.encoder.encode([query])
         with store.snapshot():  # FAISS ids and passage rows from the same commit
             scores, ids = store.search(vector, k)
             rows = store.passages([i for i in ids[0] if i >= 0])

@@ -9,7 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from bertsearch import Index
+import pytest
+
+from bertsearch import Index, IndexNotFoundError
 
 ROOT = Path(__file__).resolve().parent.parent
 DRIVER = Path(__file__).resolve().parent / "writer_driver.py"
@@ -116,6 +118,9 @@ def assert_sound(index_path: Path, model: str | None = None) -> None:
         store = index.store
         if store.meta("encoder") is None:  # killed before it recorded its encoder: nothing was indexed
             assert store.counts() == {"documents": 0, "passages": 0}
+            with pytest.raises(IndexNotFoundError, match="nothing indexed yet"):
+                index.search("tower by the river")
+            assert store.meta("encoder") is None  # a reader records nothing
             return
         with store.snapshot():
             sqlite_ids = {row[0] for row in store.db.execute("select id from passages")}

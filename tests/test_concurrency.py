@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 import crashkit
-from bertsearch import Index, IndexLockedError
+from bertsearch import Index, IndexLockedError, IndexNotFoundError
 from bertsearch.cli import cli
 from bertsearch.lock import holder, writer_lock
 
@@ -104,3 +104,13 @@ def test_readers_keep_working_while_another_process_writes(small_index, tiny_ber
     assert served[0] > 0
     crashkit.assert_sound(index_path)
     assert Index(index_path).info()["documents"] == 69
+
+
+def test_searching_an_index_that_has_nothing_yet_records_no_encoder(tmp_path, tiny_bert, corpus):
+    """A writer killed before its first commit leaves an empty index: a search must not claim it for another model."""
+    from bertsearch.store import Store
+
+    Store(tmp_path / "index", create=True).close()
+    with pytest.raises(IndexNotFoundError, match="nothing indexed yet"):
+        Index(tmp_path / "index").search("anything")
+    assert Index(tmp_path / "index", model=tiny_bert).add([corpus]).added

@@ -21,7 +21,7 @@ from bertsearch import Index
 SCENARIOS = ("index", "reindex", "remove")
 FILES = 40
 CORPUS_SEED, EDIT_SEED = 1, 99
-KILL_WINDOW = 0.25  # seconds after the chosen commit
+KILL_WINDOW = 0.02  # seconds after the chosen commit: a few more commits at most
 SETTINGS = ("--passage-tokens", "48", "--overlap-tokens", "8")
 
 
