@@ -160,10 +160,12 @@ class Store:
 
     # -- metadata ---------------------------------------------------------
 
+    @_serialized
     def meta(self, key: str, default=None):
         rows = list(self.db.query("select value from meta where key = ?", [key]))
         return json.loads(rows[0]["value"]) if rows else default
 
+    @_serialized
     def set_meta(self, key: str, value) -> None:
         self.db["meta"].upsert({"key": key, "value": json.dumps(value)}, pk="key")
 
@@ -171,6 +173,7 @@ class Store:
     def generation(self) -> int:
         return self.meta("generation", 0)
 
+    @_serialized
     def check_encoder(self, fingerprint: dict) -> None:
         """Record the encoder of a new index; refuse a different one for an existing index."""
         stored = self.meta("encoder")
@@ -185,10 +188,12 @@ class Store:
 
     # -- documents and passages ---------------------------------------------
 
+    @_serialized
     def document(self, path: str) -> dict | None:
         rows = list(self.db.query("select * from documents where path = ?", [path]))
         return rows[0] if rows else None
 
+    @_serialized
     def document_paths(self, under: Path | None = None) -> list[str]:
         """Paths of indexed documents, optionally only those inside folder `under`."""
         paths = [row["path"] for row in self.db.query("select path from documents order by path")]
@@ -197,6 +202,7 @@ class Store:
         prefix = str(under).rstrip(os.sep) + os.sep
         return [p for p in paths if p.startswith(prefix)]
 
+    @_serialized
     def vectors_by_hash(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
         """Stored vectors for passages with these content hashes: unchanged text is not re-encoded."""
         found = {}
@@ -268,6 +274,7 @@ class Store:
     def _bump_generation(self) -> None:
         self.set_meta("generation", self.generation + 1)
 
+    @_serialized
     def passages(self, ids: Sequence[int]) -> dict[int, PassageRow]:
         """Passages by id, with their document's path."""
         if not len(ids):
@@ -279,6 +286,7 @@ class Store:
         )
         return {row[0]: PassageRow(*row) for row in self.db.execute(sql, [int(i) for i in ids])}
 
+    @_serialized
     def counts(self) -> dict:
         return {
             "documents": self.db["documents"].count,
@@ -402,6 +410,7 @@ class Store:
                 pass
         return total
 
+    @_serialized
     def close(self) -> None:
         self.db.close()
 

@@ -141,3 +141,30 @@ def test_search_never_asks_faiss_for_more_than_it_holds(tmp_path):
     vectors = put(store, "/a", ["one", "two"])
     scores, ids = store.search(vectors[:1], 10**9)
     assert ids.shape == (1, 2)
+
+
+def test_threads_sharing_one_store_never_trip_over_each_others_transactions(tmp_path):
+    import threading
+
+    store = make_store(tmp_path)
+    vectors = put(store, "/a", ["one", "two", "three"])
+    errors = []
+
+    def read():
+        for _ in range(300):
+            try:
+                store.meta("encoder"), store.counts()
+                with store.snapshot():
+                    ids = store.search(vectors[:1], 3)[1][0]
+                    assert len(store.passages(ids)) == 3
+            except Exception as error:
+                errors.append(repr(error))
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for n in range(20):
+        put(store, f"/w{n}", ["more"], seed=n)
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[:3]
