@@ -19,6 +19,7 @@ _EXPORTS = {
     "Answer": "index",
     "AskResult": "index",
     "IndexReport": "index",
+    "CheckReport": "check",
     "Encoder": "encoder",
     "Reader": "reader",
     "Span": "reader",
@@ -30,6 +31,8 @@ _EXPORTS = {
     "NoReaderError": "errors",
     "NothingToIndexError": "errors",
     "InvalidQueryError": "errors",
+    "IndexLockedError": "errors",
+    "CorruptIndexError": "errors",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

@@ -39,6 +39,13 @@ def device_option(command):
     return click.option("--device", help="Force a device, e.g. cpu, cuda, cuda:1 (default: the GPU if there is one).")(command)
 
 
+def wait_option(command):
+    return click.option(
+        "--wait", "wait", type=click.FloatRange(min=0), envvar="BERTSEARCH_WAIT", default=0, show_default=True,
+        help="Seconds to wait for another process writing to the index (env BERTSEARCH_WAIT).",
+    )(command)
+
+
 def json_option(command):
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(command)
 
@@ -87,8 +94,11 @@ def cli():
 @device_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no per-file notices.")
 @json_option
+@wait_option
+@click.option("--max-file-mb", type=click.FloatRange(min=0), default=10, show_default=True,
+              help="Skip files bigger than this (PDFs: their text), with a notice; 0 for no limit.")
 @friendly_errors
-def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, device, quiet, as_json):
+def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, device, quiet, as_json, wait, max_file_mb):
     """Index files and folders. Run it again to pick up changes: only new or
     changed files are encoded, and files deleted from the folders are dropped."""
     from .index import Index
@@ -96,7 +106,8 @@ def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, dev
     _quiet_transformers()
     notify = None if quiet else (lambda line: click.echo(line, err=True))
     with Index(index_path, model=model, pooling=pooling, device=device,
-               passage_tokens=passage_tokens, overlap_tokens=overlap_tokens) as idx:
+               passage_tokens=passage_tokens, overlap_tokens=overlap_tokens,
+               lock_timeout=wait, max_file_bytes=int(max_file_mb * 1e6) or None) as idx:
         report = idx.add(paths, progress=not quiet, notify=notify)
     if as_json:
         data = dataclasses.asdict(report)
@@ -175,12 +186,13 @@ def ask(question, index_path, k, alternatives, reader, mode, path_glob, ext, aft
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @index_option
+@wait_option
 @friendly_errors
-def remove(paths, index_path):
+def remove(paths, index_path, wait):
     """Remove documents (files, or everything inside folders) from the index."""
     from .index import Index
 
-    with Index(index_path) as idx:
+    with Index(index_path, lock_timeout=wait) as idx:
         removed = idx.remove(paths)
     if not removed:
         raise click.ClickException("none of these paths is in the index: give files or folders as they were indexed")
@@ -205,6 +217,44 @@ def info(index_path, as_json):
         if key == "size_bytes":
             key, value = "size", f"{value / 1e6:.1f} MB"
         click.echo(f"{key.replace('_', ' '):<{width}}  {value}")
+
+
+@cli.command()
+@index_option
+@click.option("--repair", is_flag=True, help="Rebuild the FAISS file from SQLite and remove leftover files.")
+@wait_option
+@json_option
+@friendly_errors
+def check(index_path, repair, wait, as_json):
+    """Verify the index: SQLite integrity, FAISS/SQLite agreement, the recorded
+    encoder. Exits with status 1 if a problem remains."""
+    from .index import Index
+
+    with Index(index_path, lock_timeout=wait) as idx:
+        report = idx.check(repair=repair)
+    if as_json:
+        click.echo(json.dumps({**dataclasses.asdict(report), "ok": report.ok}, indent=2))
+    else:
+        _print_check(report)
+    if not report.ok:
+        raise SystemExit(1)
+
+
+def _print_check(report) -> None:
+    encoder = report.encoder or {}
+    faiss = (f"{report.faiss_file}, {report.faiss_vectors} vectors" if report.faiss_file
+             else "no file for this generation")
+    rows = [
+        ("index", report.index), ("sqlite", report.sqlite), ("documents", report.documents),
+        ("passages", report.passages), ("generation", report.generation), ("faiss", faiss),
+        ("encoder", f"{encoder.get('model')} ({encoder.get('pooling')} pooling, {encoder.get('dim')} dims)"),
+        *[("repaired", line) for line in report.repaired],
+        *[("note", line) for line in report.notes],
+        *[("problem", line) for line in report.problems],
+        ("status", "OK" if report.ok else f"{len(report.problems)} problem(s)"),
+    ]
+    for key, value in rows:
+        click.echo(f"{key:<11} {value}")
 
 
 @cli.command("train-reader")

@@ -31,3 +31,11 @@ class NothingToIndexError(BertsearchError):
 
 class InvalidQueryError(BertsearchError):
     """A query that cannot be searched (empty, say)."""
+
+
+class IndexLockedError(BertsearchError):
+    """Another process is writing to the index; the message names its pid."""
+
+
+class CorruptIndexError(BertsearchError):
+    """The index's SQLite database is damaged; it cannot be repaired, only rebuilt."""

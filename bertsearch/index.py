@@ -3,23 +3,31 @@
 import heapq
 import os
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import chunking, hybrid, lexical
 from .errors import (
     BertsearchError,
+    IndexNotFoundError,
     InvalidQueryError,
     NothingToIndexError,
     SettingsMismatchError,
 )
-from .extract import SkipFile, Skipped, extract, find_files
+from .extract import MAX_FILE_BYTES, SkipFile, Skipped, extract, find_files
 from .filters import Filters
 from .hybrid import DEFAULT_MODE, MODES
+from .lock import writer_lock
 from .store import NewPassage, Store
+
+if TYPE_CHECKING:
+    from .check import CheckReport
 
 DEFAULT_INDEX = ".bertsearch"
 ENCODE_BATCH_PASSAGES = 512  # passages gathered across files before each encoder call
+MAX_QUERY_CHARS = 10_000  # longer queries are cut: the encoder reads only its first few hundred tokens
 
 
 @dataclass
@@ -92,6 +100,11 @@ class Index:
 
     The encoder and passage settings are fixed when the index is created and
     remembered; later opens use them, and asking for different ones is an error.
+
+    One process writes at a time (`add`, `remove`, `check(repair=True)`): another
+    writer waits up to `lock_timeout` seconds, then raises IndexLockedError
+    naming the pid that holds the index. Readers never wait for writers.
+    Files over `max_file_bytes` (None: no limit) are skipped with a notice.
     """
 
     def __init__(
@@ -104,8 +117,11 @@ class Index:
         passage_tokens: int | None = None,
         overlap_tokens: int | None = None,
         reader: str | None = None,
+        lock_timeout: float = 0.0,
+        max_file_bytes: int | None = MAX_FILE_BYTES,
     ):
         self.path = Path(path) if path else default_index_path()
+        self._lock_timeout, self._max_file_bytes = lock_timeout, max_file_bytes
         self._model, self._pooling = model, pooling
         self._device, self._precision = device, precision
         self._passage_tokens, self._overlap_tokens = passage_tokens, overlap_tokens
@@ -182,6 +198,10 @@ class Index:
         for root in roots:
             if not root.exists():
                 raise BertsearchError(f"no such file or folder: {root}")
+        with self._writing():
+            return self._add(roots, progress, notify)
+
+    def _add(self, roots: list[Path], progress: bool, notify) -> IndexReport:
         store = self._create_store()
         chunks = self._chunking(store)
         report, seen, pending = IndexReport(), set(), []
@@ -200,7 +220,9 @@ class Index:
                     self._write(pending, report)
                     pending = []
             self._write(pending, report)
-        gone = [p for root in roots if root.is_dir() for p in store.document_paths(root.resolve()) if p not in seen]
+        kept = [Path(s.path).resolve() for s in report.skipped if s.folder]  # unlisted folders: keep their documents
+        gone = [p for root in roots if root.is_dir() for p in store.document_paths(root.resolve())
+                if p not in seen and not any(_inside(p, folder) for folder in kept)]
         report.removed = gone if store.delete_documents(gone) else []
         store.save_faiss()
         if not (report.added or report.updated or report.unchanged or report.removed):
@@ -212,6 +234,32 @@ class Index:
 
     def remove(self, paths: Iterable[str | Path]) -> list[str]:
         """Remove documents: files, or every document inside a folder. Returns the paths removed."""
+        with self._writing():
+            return self._remove(paths)
+
+    def check(self, repair: bool = False) -> "CheckReport":
+        """Verify the index: SQLite integrity, FAISS/SQLite agreement, the recorded encoder.
+
+        `repair=True` (taking the writer lock) rebuilds the FAISS file from SQLite
+        and removes leftovers of an interrupted write, then checks again.
+        """
+        from .check import check_store, repair_store
+
+        report = check_store(self.store)
+        if repair and (report.problems or report.notes):
+            with self._writing():
+                done = repair_store(self.store)
+            report = check_store(self.store)
+            report.repaired = done
+        return report
+
+    @contextmanager
+    def _writing(self):
+        """Hold the index's writer lock (see `lock.writer_lock`)."""
+        with writer_lock(self.path, self._lock_timeout):
+            yield
+
+    def _remove(self, paths: Iterable[str | Path]) -> list[str]:
         store = self.store
         targets = []
         for path in paths:
@@ -247,9 +295,12 @@ class Index:
             if known and (known["size"], known["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
                 report.unchanged += 1
                 return None
-            document = extract(path)
+            document = extract(path, self._max_file_bytes)
         except SkipFile as reason:
             self._skip(report, Skipped(path, str(reason)), notify)
+            return None
+        except FileNotFoundError:
+            self._skip(report, Skipped(path, "it disappeared during indexing"), notify)
             return None
         except OSError as error:
             self._skip(report, Skipped(path, f"unreadable ({error.strerror or error})"), notify)
@@ -296,7 +347,7 @@ class Index:
     def _skip(report: IndexReport, skipped: Skipped, notify) -> None:
         report.skipped.append(skipped)
         if notify:
-            notify(f"skipped {skipped.path}: {skipped.reason}")
+            notify(f"skipped {printable(skipped.path)}: {skipped.reason}")
 
     # -- reading ------------------------------------------------------------
 
@@ -314,23 +365,27 @@ class Index:
         query = _clean_query(query)
         if k < 1:
             raise InvalidQueryError("k must be at least 1")
+        if self.store.meta("encoder") is None:  # a reader must not record an encoder: that is the first writer's
+            raise IndexNotFoundError(f"the index at {self.path} has nothing indexed yet: run 'bertsearch index PATH' first")
         return self._retrieve(query, k, _check_mode(mode), Filters(path, _as_tuple(ext), after, before))
 
     def _retrieve(self, query: str, k: int, mode: str, filters: Filters, vector=None) -> list[SearchResult]:
         """`search` without argument checks; `vector` is the query's, when already encoded."""
+        if mode != "bm25" and vector is None:
+            vector = self.encoder.encode([query])
+        store = self.store
         where, params = filters.sql()
-        allowed = self.store.passage_ids(where, params) if where else None
-        if allowed is not None and not allowed:
-            return []
-        if mode == "bm25":
-            scored = lexical.bm25_search(self.store.db, query, k, where, params)
-        else:
-            vector = self.encoder.encode([query]) if vector is None else vector
-            if mode == "dense":
+        with store.snapshot():  # FAISS ids, BM25 and passage rows from the same commit
+            allowed = store.passage_ids(where, params) if where else None
+            if allowed is not None and not allowed:
+                return []
+            if mode == "bm25":
+                scored = lexical.bm25_search(store.db, query, k, where, params)
+            elif mode == "dense":
                 scored = self._dense(vector, k, allowed)
             else:
                 scored = self._hybrid(query, vector, k, allowed, where, params)
-        rows = self.store.passages([i for i, _ in scored])
+            rows = store.passages([i for i, _ in scored])
         return [
             SearchResult(float(score), r.path, r.start, r.end, r.line, r.text, r.id)
             for i, score in scored
@@ -361,6 +416,7 @@ class Index:
         When the reader has a calibrated no-answer threshold and no span reaches
         it, `answers` is empty and `passages` still holds what was retrieved.
         """
+        question = _clean_query(question)
         passages = self.search(question, k, mode=mode, path=path, ext=ext, after=after, before=before)
         reader = self.reader
         spans = reader.read(question, [p.text for p in passages], top_n=top_n)
@@ -406,10 +462,20 @@ class Index:
 
 
 def _clean_query(query: str) -> str:
-    query = (query or "").strip()
+    """The query as valid Unicode (undecodable bytes replaced), cut to MAX_QUERY_CHARS; never empty."""
+    query = (query or "").encode("utf-8", "surrogatepass").decode("utf-8", "replace").strip()
     if not query:
         raise InvalidQueryError("the query is empty: give some words to search for")
-    return query
+    return query[:MAX_QUERY_CHARS]
+
+
+def _inside(path: str, folder: Path) -> bool:
+    return path == str(folder) or path.startswith(str(folder).rstrip(os.sep) + os.sep)
+
+
+def printable(path) -> str:
+    """A path on one line: control characters (a newline in a file name, say) shown escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(path))
 
 
 def _check_mode(mode: str) -> str:

@@ -5,24 +5,34 @@ was built with. Every write is one transaction that also bumps a generation
 number. The FAISS file is named after the generation it was built from, written
 to a temporary file and renamed into place; on open, a missing or stale one is
 rebuilt from SQLite. FAISS ids are passage row ids, so deleting never shifts ids.
+
+Readers need no lock: `snapshot()` reads SQLite in one transaction, and the
+FAISS index is (re)loaded for the generation that transaction sees, so a search
+never mixes two states. Only the writer (holding `lock.writer_lock`) writes
+FAISS files or deletes stale ones; a reader that finds its file gone rebuilds
+from SQLite.
 """
 
+import functools
 import json
 import os
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import sqlite_utils
 
-from .errors import EncoderMismatchError, IndexNotFoundError
+from .errors import CorruptIndexError, EncoderMismatchError, IndexNotFoundError
 from .lexical import create_fts
 
 DB_NAME = "index.db"
 FAISS_PATTERN = "vectors-{}.faiss"
+FAISS_TEMP_PREFIX = ".vectors-"
 REBUILD_BATCH = 10_000
 
 
@@ -72,15 +82,43 @@ MIGRATIONS = [_m001_create_tables, _m002_create_passages_fts]
 
 
 def migrate(db: sqlite_utils.Database) -> None:
-    """Apply the numbered schema steps this database has not seen yet."""
+    """Apply the numbered schema steps this database has not seen yet.
+
+    All pending steps run in one write transaction, taken up front (`BEGIN
+    IMMEDIATE`) and checked again inside it, so a crash leaves none of them
+    half done and two processes opening a new index never both apply them.
+    """
+    if not _pending_migrations(db):
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if "_migrations" not in db.table_names():
+            db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+        for step in _pending_migrations(db):
+            step(db)
+            db["_migrations"].insert({"name": step.__name__, "applied_at": _now()})
+        db.execute("COMMIT")
+    except BaseException:
+        db.conn.rollback()
+        raise
+
+
+def _pending_migrations(db: sqlite_utils.Database) -> list:
     if "_migrations" not in db.table_names():
-        db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+        return list(MIGRATIONS)
     done = {row["name"] for row in db["_migrations"].rows}
-    for step in MIGRATIONS:
-        if step.__name__ not in done:
-            with db.atomic():
-                step(db)
-                db["_migrations"].insert({"name": step.__name__, "applied_at": _now()})
+    return [step for step in MIGRATIONS if step.__name__ not in done]
+
+
+def _serialized(method):
+    """Run a Store method under its thread lock: one transaction at a time on the shared connection."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 class Store:
@@ -97,17 +135,43 @@ class Store:
                 )
             self.folder.mkdir(parents=True, exist_ok=True)
         self.db = sqlite_utils.Database(sqlite3.connect(db_path, timeout=60, check_same_thread=False))
-        self.db.enable_wal()
-        migrate(self.db)
+        try:
+            self.db.enable_wal()
+            migrate(self.db)
+        except sqlite3.DatabaseError as error:
+            self.db.close()
+            if isinstance(error, sqlite3.OperationalError) and "locked" in str(error):
+                raise
+            raise CorruptIndexError(
+                f"the index database {db_path} is damaged ({error}): "
+                "index your documents again into a new --index folder"
+            ) from None
         self._faiss = None
         self._faiss_generation = None
+        self._faiss_file = None  # the file the loaded FAISS index came from, if any
+        self._lock = threading.RLock()  # one thread at a time on this connection's transactions
+
+    @contextmanager
+    def snapshot(self):
+        """Read SQLite (and FAISS, derived from it) as of one moment, whatever writers commit meanwhile."""
+        with self._lock:
+            if self.db.conn.in_transaction:
+                yield
+                return
+            self.db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self.db.conn.rollback()  # nothing to keep: this transaction only reads
 
     # -- metadata ---------------------------------------------------------
 
+    @_serialized
     def meta(self, key: str, default=None):
         rows = list(self.db.query("select value from meta where key = ?", [key]))
         return json.loads(rows[0]["value"]) if rows else default
 
+    @_serialized
     def set_meta(self, key: str, value) -> None:
         self.db["meta"].upsert({"key": key, "value": json.dumps(value)}, pk="key")
 
@@ -115,6 +179,7 @@ class Store:
     def generation(self) -> int:
         return self.meta("generation", 0)
 
+    @_serialized
     def check_encoder(self, fingerprint: dict) -> None:
         """Record the encoder of a new index; refuse a different one for an existing index."""
         stored = self.meta("encoder")
@@ -129,10 +194,12 @@ class Store:
 
     # -- documents and passages ---------------------------------------------
 
+    @_serialized
     def document(self, path: str) -> dict | None:
         rows = list(self.db.query("select * from documents where path = ?", [path]))
         return rows[0] if rows else None
 
+    @_serialized
     def document_paths(self, under: Path | None = None) -> list[str]:
         """Paths of indexed documents, optionally only those inside folder `under`."""
         paths = [row["path"] for row in self.db.query("select path from documents order by path")]
@@ -141,6 +208,7 @@ class Store:
         prefix = str(under).rstrip(os.sep) + os.sep
         return [p for p in paths if p.startswith(prefix)]
 
+    @_serialized
     def vectors_by_hash(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
         """Stored vectors for passages with these content hashes: unchanged text is not re-encoded."""
         found = {}
@@ -153,6 +221,7 @@ class Store:
                 found[row["content_hash"]] = np.frombuffer(row["vector"], dtype=np.float32)
         return found
 
+    @_serialized
     def put_document(self, path: str, stat: os.stat_result, content_hash: str, format: str,
                      passages: Sequence[NewPassage], vectors: np.ndarray) -> None:
         """Replace one document and its passages in a single transaction."""
@@ -175,12 +244,14 @@ class Store:
             self._bump_generation()
         self._update_faiss(before, old_ids, new_ids, vectors)
 
+    @_serialized
     def touch_document(self, path: str, stat: os.stat_result) -> None:
         """Record a new modification time for a document whose content did not change."""
         with self.db.atomic():
             self.db.execute("update documents set size = ?, mtime_ns = ? where path = ?",
                             [stat.st_size, stat.st_mtime_ns, path])
 
+    @_serialized
     def delete_documents(self, paths: Iterable[str]) -> int:
         """Delete documents and their passages; returns how many documents were deleted."""
         deleted, old_ids = 0, []
@@ -209,6 +280,7 @@ class Store:
     def _bump_generation(self) -> None:
         self.set_meta("generation", self.generation + 1)
 
+    @_serialized
     def passages(self, ids: Sequence[int]) -> dict[int, PassageRow]:
         """Passages by id, with their document's path."""
         if not len(ids):
@@ -220,6 +292,7 @@ class Store:
         )
         return {row[0]: PassageRow(*row) for row in self.db.execute(sql, [int(i) for i in ids])}
 
+    @_serialized
     def counts(self) -> dict:
         return {
             "documents": self.db["documents"].count,
@@ -231,64 +304,94 @@ class Store:
     @property
     def faiss(self):
         """The FAISS index for the current generation, loaded or rebuilt as needed."""
-        generation = self.generation
-        if self._faiss is None or self._faiss_generation != generation:
-            self._faiss = self._load_faiss(generation) or self._rebuild_faiss()
-            self._faiss_generation = generation
-        return self._faiss
+        with self.snapshot():
+            generation = self.generation
+            if self._faiss is None or self._faiss_generation != generation:
+                self._faiss, self._faiss_file = self._load_faiss(generation), None
+                if self._faiss is not None:
+                    self._faiss_file = self.faiss_path(generation)
+                else:
+                    self._faiss = self._rebuild_faiss()
+                self._faiss_generation = generation
+            return self._faiss
+
+    def faiss_path(self, generation: int) -> Path:
+        return self.folder / FAISS_PATTERN.format(generation)
 
     def search(self, queries: np.ndarray, k: int, ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """FAISS inner-product search; ids of -1 mean "no hit". `ids` limits it to those passages
-        (inside the search, so `k` hits come back whenever `k` of them exist)."""
+        """FAISS inner-product search; ids of -1 mean "no hit"; `k` is capped at the index size.
+        `ids` limits it to those passages (inside the search, so `k` hits come back whenever
+        `k` of them exist)."""
         params = None
         if ids is not None:
             import faiss
 
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(ids, dtype=np.int64)))
-        return self.faiss.search(np.ascontiguousarray(queries, dtype=np.float32), k, params=params)
+        with self.snapshot():
+            index = self.faiss
+            k = max(1, min(k, index.ntotal))
+            return index.search(np.ascontiguousarray(queries, dtype=np.float32), k, params=params)
 
+    @_serialized
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
         """The stored vectors of these passages, in order (from the loaded FAISS index)."""
         index = self.faiss
         return np.stack([index.reconstruct(int(i)) for i in ids])
 
+    @_serialized
     def passage_ids(self, where: str, params: Sequence = ()) -> list[int]:
         """Ids of the passages meeting an SQL condition on `passages` (alias p) and `documents` (alias d)."""
         sql = f"select p.id from passages p join documents d on d.id = p.document_id where {where}"
         return [row[0] for row in self.db.execute(sql, list(params))]
 
     def save_faiss(self) -> None:
-        """Write the FAISS file for the current generation atomically; remove stale ones."""
+        """Write the FAISS file for the current generation atomically; remove stale and temporary ones.
+
+        Only the writer calls this, holding the writer lock: readers never write or delete files.
+        """
         import faiss
 
         index = self.faiss
-        target = self.folder / FAISS_PATTERN.format(self._faiss_generation)
-        if not target.exists():
-            fd, temp = tempfile.mkstemp(dir=self.folder, prefix=".vectors-", suffix=".tmp")
+        target = self.faiss_path(self._faiss_generation)
+        if self._faiss_file != target or not target.exists():
+            fd, temp = tempfile.mkstemp(dir=self.folder, prefix=FAISS_TEMP_PREFIX, suffix=".tmp")
             os.close(fd)
             try:
                 faiss.write_index(index, temp)
                 with open(temp, "rb") as file:
                     os.fsync(file.fileno())
                 os.replace(temp, target)
+                _fsync_folder(self.folder)
+                self._faiss_file = target
             finally:
                 if os.path.exists(temp):
                     os.remove(temp)
-        for stale in self.folder.glob(FAISS_PATTERN.format("*")):
-            if stale != target:
-                stale.unlink(missing_ok=True)
+        for stale in self.stale_files():
+            stale.unlink(missing_ok=True)
+
+    def stale_files(self) -> list[Path]:
+        """FAISS files of other generations, and temporary files a crashed writer left behind."""
+        current = self.faiss_path(self.generation)
+        stale = [f for f in self.folder.glob(FAISS_PATTERN.format("*")) if f != current]
+        return stale + list(self.folder.glob(FAISS_TEMP_PREFIX + "*.tmp"))
 
     def _load_faiss(self, generation: int):
+        """The FAISS file for `generation` if it exists, reads and agrees with SQLite's counts; else None.
+
+        A file can vanish between listing and reading (the writer removes stale
+        ones): that, like any unreadable file, just means rebuilding from SQLite.
+        """
         import faiss
 
-        path = self.folder / FAISS_PATTERN.format(generation)
+        path = self.faiss_path(generation)
         if not path.exists():
             return None
         try:
             index = faiss.read_index(str(path))
-        except RuntimeError:
+        except Exception:  # missing, truncated or not a FAISS file: FAISS raises RuntimeError
             return None
-        return index if index.ntotal == self.db["passages"].count else None
+        dim = (self.meta("encoder") or {}).get("dim")
+        return index if (index.ntotal, index.d) == (self.db["passages"].count, dim) else None
 
     def _rebuild_faiss(self):
         index = self._empty_faiss()
@@ -325,10 +428,31 @@ class Store:
         self._faiss_generation = before + 1
 
     def size_on_disk(self) -> int:
-        return sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file())
+        total = 0
+        for file in self.folder.iterdir():
+            try:  # a writer may delete a stale FAISS file meanwhile
+                total += file.stat().st_size if file.is_file() else 0
+            except FileNotFoundError:
+                pass
+        return total
 
+    @_serialized
     def close(self) -> None:
         self.db.close()
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in `folder` durable (where the platform allows opening folders)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def describe_encoder(fingerprint: dict) -> str:

@@ -106,3 +106,65 @@ def test_unchanged_passages_reuse_stored_vectors(tmp_path):
     found = store.vectors_by_hash(["hash-/a-two", "unknown"])
     np.testing.assert_array_equal(found["hash-/a-two"], vectors[1])
     assert "unknown" not in found
+
+
+def test_a_reader_follows_the_writer_to_its_next_generation(tmp_path):
+    writer = make_store(tmp_path)
+    put(writer, "/a", ["one"])
+    writer.save_faiss()
+    reader = Store(tmp_path)
+    assert reader.faiss.ntotal == 1
+    vectors = put(writer, "/b", ["two", "three"], seed=1)
+    writer.save_faiss()  # deletes the file the reader loaded
+    ids = reader.search(vectors[:1], 1)[1][0]
+    assert reader.passages(ids)[ids[0]].text == "two"
+    assert agree(reader)
+
+
+def test_a_faiss_file_that_vanishes_while_being_read_is_rebuilt_from_sqlite(tmp_path, monkeypatch):
+    import faiss
+
+    store = make_store(tmp_path)
+    put(store, "/a", ["one", "two"])
+    store.save_faiss()
+    reader = Store(tmp_path)
+
+    def vanished(path, *args):
+        raise RuntimeError(f"Error: could not open {path} for reading: No such file or directory")
+
+    monkeypatch.setattr(faiss, "read_index", vanished)
+    assert reader.faiss.ntotal == 2 and agree(reader)
+
+
+def test_search_never_asks_faiss_for_more_than_it_holds(tmp_path):
+    store = make_store(tmp_path)
+    vectors = put(store, "/a", ["one", "two"])
+    scores, ids = store.search(vectors[:1], 10**9)
+    assert ids.shape == (1, 2)
+
+
+def test_threads_sharing_one_store_never_trip_over_each_others_transactions(tmp_path):
+    import threading
+
+    store = make_store(tmp_path)
+    vectors = put(store, "/a", ["one", "two", "three"])
+    errors = []
+
+    def read():
+        for _ in range(300):
+            try:
+                store.meta("encoder"), store.counts()
+                with store.snapshot():
+                    ids = store.search(vectors[:1], 3)[1][0]
+                    assert len(store.passages(ids)) == 3
+            except Exception as error:
+                errors.append(repr(error))
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for n in range(20):
+        put(store, f"/w{n}", ["more"], seed=n)
+    for thread in threads:
+        thread.join()
+    assert not errors, errors[:3]
