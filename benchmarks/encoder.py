@@ -31,6 +31,15 @@ def encoder_flops(lengths: list[int], config) -> float:
     return float(sum(layers * (n * (8 * d * d + 4 * d * ff) + 4 * n * n * d) for n in lengths))
 
 
+def peer_pooling(model) -> str:
+    """'cls' or 'mean': the pooling of a SentenceTransformer (config keys differ across versions)."""
+    config = model[1].get_config_dict()
+    mode = config.get("pooling_mode")
+    if isinstance(mode, str):
+        return "cls" if "cls" in mode else "mean" if mode.startswith("mean") else mode
+    return "cls" if config.get("pooling_mode_cls_token") else "mean"
+
+
 def rank(queries: np.ndarray, passages: np.ndarray, depth: int = 10) -> np.ndarray:
     return np.argsort(-(queries @ passages.T), axis=1, kind="stable")[:, :depth]
 
@@ -53,6 +62,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check the script runs")
     parser.add_argument("--out-dir", help="where to write the result JSON (default benchmarks/results)")
+    parser.add_argument("--note", help="a line about how this run was made, kept in the result")
     args = parser.parse_args(argv)
     if args.smoke:
         args.passages, args.questions, args.rounds = 24, 16, 1
@@ -64,12 +74,17 @@ def main(argv=None):
     questions = [q for q in questions if q[2] < len(passages)][: args.questions]
     query_texts, gold = [q[0] for q in questions], np.array([q[2] for q in questions])
 
-    precisions = ["fp32", "fp16", "bf16"] if gpu else ["fp32", "bf16"]
-    ours = {p: Encoder(args.model, device=device, precision=p) for p in precisions}
-    reference = ours["fp32"]
-    batch_size = args.batch_size or reference.batch_size
     path = resolve_model_path(args.model)
     peer32 = SentenceTransformer(path, device=device)
+    pooling = peer_pooling(peer32)  # what the peer pools with (its default where the checkpoint declares none)
+    precisions = ["fp32", "fp16", "bf16"] if gpu else ["fp32", "bf16"]
+    ours = {p: Encoder(args.model, pooling=pooling, device=device, precision=p) for p in precisions}
+    for p, encoder in ours.items():  # the same weights for all: a checkpoint stored in fp16 loads as fp16
+        if p != "fp16":
+            encoder.model.float()
+    peer32.float()
+    reference = ours["fp32"]
+    batch_size = args.batch_size or reference.batch_size
     peer32.max_seq_length = reference.max_length
     peers = {"fp32": (peer32, contextlib.nullcontext)}
     if gpu:
@@ -130,6 +145,7 @@ def main(argv=None):
 
     result = {
         "model": args.model,
+        "pooling": pooling,
         "passages": len(passages),
         "tokens": tokens,
         "max_length": reference.max_length,
@@ -139,6 +155,7 @@ def main(argv=None):
         "flops_per_run": flops,
         "bf16_peak_flops": peak,
         "rows": rows,
+        **({"note": args.note} if args.note else {}),
     }
     write_result("encoder-gpu" if gpu else "encoder-cpu", result, args.out_dir, device)
     print(f"{'contender':<32}{'passages/s (min/med/max)':>28}{'tokens/s med':>14}{'x ST fp32':>11}{'cos min':>9}{'top1':>7}{'top10':>7}")

@@ -126,14 +126,16 @@ def render_search(result: dict) -> list[str]:
     for s in result["sizes"]:
         for kind in ("flat", "hnsw"):
             m = s[kind]
-            extra = f", recall@{s['k']} {pct(m['recall_at_k_vs_flat'])} of flat" if kind == "hnsw" else ""
+            extra = f" M={m['M']}, recall@{s['k']} {pct(m['recall_at_k_vs_flat'])} of flat" if kind == "hnsw" else ""
             rows.append([f"{s['passages']:,}", f"{kind}{extra}",
                          f"{m['faiss_us']['p50']:,.0f} / {m['faiss_us']['p95']:,.0f}",
                          f"{m['bertsearch_us']['p50']:,.0f} / {m['bertsearch_us']['p95']:,.0f}",
-                         f"{m['metadata_us']['p50']:,.0f}",
+                         f"{m['metadata_us']['p50']:,.0f}" + (
+                             f" ({m['sqlite_us']['generation_check']['p50']:,.0f} + {m['sqlite_us']['passage_rows']['p50']:,.0f})"
+                             if "sqlite_us" in m else ""),
                          spread(m["overhead_of_faiss"], "{:+.1f}%", 100),
                          f"{m['build_s']:,.1f}", f"{m['peak_rss_mb']:,.0f}"])
-    lines += table(["passages", "FAISS index", "FAISS µs p50 / p95", "bertsearch µs p50 / p95", "metadata µs p50",
+    lines += table(["passages", "FAISS index", "FAISS µs p50 / p95", "bertsearch µs p50 / p95", "metadata µs p50 (SQLite: generation + passages)",
                     "overhead", "build s", "peak memory MB"], rows)
     writes = ", ".join(f"{s['passages']:,} passages {s['sqlite_write_s']:.0f} s ({s['sqlite_mb']:,.0f} MB)"
                        for s in result["sizes"])

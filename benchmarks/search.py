@@ -7,7 +7,7 @@ does it. Each query is then searched both ways, in turns: raw FAISS (the very
 FAISS index the store holds) and Index.search with the query's vector handed in
 instead of encoded, which adds what bertsearch does around FAISS: the SQLite
 look-ups of passages and documents and building the results. Flat (exact) and
-HNSW (M=32, efSearch=64, built here and saved as the index's FAISS file, ids
+HNSW (M=32 unless --hnsw-m says otherwise, efSearch=64, built here and saved as the index's FAISS file, ids
 kept by IndexIDMap2) are both measured. Each size runs in its own process, so its
 peak memory is its own.
 
@@ -124,7 +124,16 @@ def time_searches(index, queries: np.ndarray, k: int, rounds: int) -> tuple[dict
         ours_us += ours_round
         overheads.append(float(np.median(ours_round) / np.median(raw_round) - 1))
         ids = np.array(found)
+    store, breakdown = index.store, {"generation_check": [], "passage_rows": []}
+    for row in ids:  # the two SQLite reads Index.search makes around FAISS, timed alone
+        started = time.perf_counter()
+        store.generation
+        middle = time.perf_counter()
+        store.passages([int(i) for i in row if i >= 0])
+        breakdown["generation_check"].append(1e6 * (middle - started))
+        breakdown["passage_rows"].append(1e6 * (time.perf_counter() - middle))
     summary = {
+        "sqlite_us": {name: _latency(values) for name, values in breakdown.items()},
         "faiss_us": _latency(raw_us),
         "bertsearch_us": _latency(ours_us),
         "metadata_us": _latency([o - f for o, f in zip(ours_us, raw_us)]),
@@ -139,7 +148,8 @@ def _latency(values: list[float]) -> dict:
             "mean": float(ordered.mean())}
 
 
-def run_size(n: int, queries: int, k: int, rounds: int, workdir: str | None, threads: int, seed: int = 0) -> dict:
+def run_size(n: int, queries: int, k: int, rounds: int, workdir: str | None, threads: int,
+             hnsw_m: int = HNSW_M, build_threads: int = 1, seed: int = 0) -> dict:
     import faiss
 
     from bertsearch.store import FAISS_PATTERN
@@ -177,9 +187,11 @@ def run_size(n: int, queries: int, k: int, rounds: int, workdir: str | None, thr
 
         # HNSW over the same vectors and ids, saved as the index's FAISS file for this generation.
         started = time.perf_counter()
-        hnsw = faiss.IndexIDMap2(faiss.IndexHNSWFlat(DIM, HNSW_M, faiss.METRIC_INNER_PRODUCT))
+        faiss.omp_set_num_threads(build_threads)
+        hnsw = faiss.IndexIDMap2(faiss.IndexHNSWFlat(DIM, hnsw_m, faiss.METRIC_INNER_PRODUCT))
         hnsw.add_with_ids(vectors, ids)
         build = time.perf_counter() - started
+        faiss.omp_set_num_threads(threads)
         del vectors
         faiss.write_index(hnsw, str(folder / FAISS_PATTERN.format(generation)))
         del hnsw
@@ -187,7 +199,7 @@ def run_size(n: int, queries: int, k: int, rounds: int, workdir: str | None, thr
         loaded = index.store.faiss
         assert "HNSW" in type(faiss.downcast_index(loaded.index)).__name__, "the store did not load the HNSW file"
         faiss.downcast_index(loaded.index).hnsw.efSearch = HNSW_EF_SEARCH
-        out["hnsw"] = {"M": HNSW_M, "efSearch": HNSW_EF_SEARCH, "build_s": build,
+        out["hnsw"] = {"M": hnsw_m, "efSearch": HNSW_EF_SEARCH, "build_s": build, "build_threads": build_threads,
                        "rss_mb_after_build": current_rss_mb(), "peak_rss_mb": peak_rss_mb()}
         summary, approx = time_searches(index, query_vectors, k, rounds)
         out["hnsw"].update(summary)
@@ -205,6 +217,8 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1,
                         help="FAISS threads (default 1: one query at a time gains little from more, and shared cores make them wait)")
+    parser.add_argument("--hnsw-m", type=int, default=HNSW_M)
+    parser.add_argument("--build-threads", type=int, default=os.cpu_count(), help="FAISS threads while building HNSW")
     parser.add_argument("--workdir", help="where the synthetic index folders go (default: the system's temporary folder)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check the script runs")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # run one size in this process, print JSON
@@ -213,14 +227,17 @@ def main(argv=None):
     if args.smoke:
         args.sizes, args.queries, args.rounds = [2000], 20, 1
     if args.one:
-        print(json.dumps(run_size(args.one, args.queries, args.k, args.rounds, args.workdir, args.threads)))
+        print(json.dumps(run_size(args.one, args.queries, args.k, args.rounds, args.workdir, args.threads, args.hnsw_m,
+                                    args.build_threads)))
         return None
 
     sizes = []
     for n in args.sizes:
         command = [sys.executable, __file__, "--one", str(n), "--queries", str(args.queries), "-k", str(args.k),
-                   "--rounds", str(args.rounds), "--threads", str(args.threads)] + (["--workdir", args.workdir] if args.workdir else [])
-        done = subprocess.run(command, capture_output=True, text=True, env=os.environ)
+                   "--rounds", str(args.rounds), "--threads", str(args.threads), "--hnsw-m", str(args.hnsw_m),
+                   "--build-threads", str(args.build_threads)] + (["--workdir", args.workdir] if args.workdir else [])
+        path = os.pathsep.join(filter(None, [str(Path(__file__).parent.parent), os.environ.get("PYTHONPATH")]))
+        done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": path})
         if done.returncode:
             raise SystemExit(f"size {n} failed:\n{done.stderr[-3000:]}")
         sizes.append(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -233,7 +250,9 @@ def main(argv=None):
                   f"overhead {m['overhead_of_faiss']['median']:+.1%} (min {m['overhead_of_faiss']['min']:+.1%}, "
                   f"max {m['overhead_of_faiss']['max']:+.1%})", file=sys.stderr)
     result = {"dim": DIM, "text_chars": TEXT_CHARS, "sizes": sizes}
-    write_result("search-cpu", result, args.out_dir)
+    labels = "-".join(f"{n // 1_000_000}m" if n % 1_000_000 == 0 else f"{n // 1000}k" if n % 1000 == 0 else str(n)
+                      for n in args.sizes)
+    write_result(f"search-cpu-{labels}", result, args.out_dir)
     return result
 
 
