@@ -119,12 +119,14 @@ def render_search(result: dict) -> list[str]:
     lines.append(f"{first['queries']} queries per round, k={first['k']}, {first['rounds']} round(s), "
                  f"{first['faiss_threads']} FAISS thread(s); {result['dim']}-dimensional vectors, "
                  f"{result['text_chars']} characters of text per passage, ten passages per document. "
-                 "Overhead is bertsearch's median latency over FAISS's, less one, per round; metadata is the "
-                 "per-query difference (SQLite look-ups and building results).")
+                 "Each query runs once per round both ways, in turns; its latency is its best over the rounds (which drops "
+                 "the times another process had the core). Overhead is bertsearch's median over FAISS's, less one "
+                 "(in brackets: the same from each round alone, min–max); metadata is the per-query difference, with "
+                 "the two SQLite reads Index.search makes timed alone: the index generation check and the passage rows.")
     lines.append("")
     rows = []
     for s in result["sizes"]:
-        for kind in ("flat", "hnsw"):
+        for kind in [kind for kind in ("flat", "hnsw") if kind in s]:
             m = s[kind]
             extra = f" M={m['M']}, recall@{s['k']} {pct(m['recall_at_k_vs_flat'])} of flat" if kind == "hnsw" else ""
             rows.append([f"{s['passages']:,}", f"{kind}{extra}",
@@ -133,7 +135,7 @@ def render_search(result: dict) -> list[str]:
                          f"{m['metadata_us']['p50']:,.0f}" + (
                              f" ({m['sqlite_us']['generation_check']['p50']:,.0f} + {m['sqlite_us']['passage_rows']['p50']:,.0f})"
                              if "sqlite_us" in m else ""),
-                         spread(m["overhead_of_faiss"], "{:+.1f}%", 100),
+                         f"{100 * m['overhead']:+.1f}% (rounds {spread(m['overhead_per_round'], '{:+.0f}%', 100).split(' ', 1)[-1].strip('()')})",
                          f"{m['build_s']:,.1f}", f"{m['peak_rss_mb']:,.0f}"])
     lines += table(["passages", "FAISS index", "FAISS µs p50 / p95", "bertsearch µs p50 / p95", "metadata µs p50 (SQLite: generation + passages)",
                     "overhead", "build s", "peak memory MB"], rows)
@@ -176,7 +178,10 @@ TITLES = {
     "encoder": ("Encoder throughput", "bertsearch.Encoder against `SentenceTransformer.encode` on the same model, "
                 "passages, batch size and device."),
     "reader": ("Reader throughput", "bertsearch.Reader against the transformers `question-answering` pipeline on the "
-               "same model, questions, contexts and window settings."),
+               "same model, questions, contexts and window settings. transformers 5 removed that pipeline, so this "
+               "runs with transformers 4 first on the path, for both (see `benchmarks/reader.py`). bertsearch reads "
+               "one question at a time, as `ask` does; the pipeline is given all question-context pairs in one call "
+               "and batches across them; `align_to_words=False`, so both return raw token spans."),
     "search": ("Search latency", "`Index.search` (with the query vector given, so no encoding) against raw FAISS "
                "on the same vectors: what bertsearch adds around FAISS."),
     "ask": ("End-to-end `ask` latency", "One question at a time: encode the question, search, read the passages."),

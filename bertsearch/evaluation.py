@@ -42,7 +42,7 @@ MODES = ("dense", "bm25", "hybrid")
 DEFAULT_MODE = "dense"
 RECALL_AT = (1, 5, 20)
 MRR_DEPTH = 20
-SEARCH_BATCH = 1024
+SEARCH_IDS = 20_000  # passage ids looked up at once
 PERCENTILES = (50, 90, 95, 99)
 
 
@@ -212,8 +212,9 @@ def _retrieval(index, questions: list[SquadQuestion], corpus: list[CorpusFile], 
             vectors = index.encoder.encode(texts, progress=bar.update)
             timings["encode_questions_per_s"] = len(texts) / max(time.perf_counter() - started, 1e-9)
         started = time.perf_counter()
-        for first in tqdm(range(0, len(texts), SEARCH_BATCH), desc="searching", disable=None if progress else True, leave=False):
-            _, ids = index.store.search(vectors[first : first + SEARCH_BATCH], depth)
+        batch = max(1, SEARCH_IDS // depth)  # questions per FAISS call, so one SQLite look-up stays under its variable limit
+        for first in tqdm(range(0, len(texts), batch), desc="searching", disable=None if progress else True, leave=False):
+            _, ids = index.store.search(vectors[first : first + batch], depth)
             rows = index.store.passages(sorted({int(i) for i in ids.flatten() if i >= 0}))
             ranked += [[rows[int(i)] for i in row if int(i) in rows] for row in ids]
         timings["search_questions_per_s"] = len(texts) / max(time.perf_counter() - started, 1e-9)
@@ -255,7 +256,7 @@ def _reading(index, questions: list[SquadQuestion], k: int, extra: dict, progres
         out["reader_always_answering"] = squad_metrics(questions, always)
 
     predictions, stages = [], {"encode": [], "read": [], "search": [], "total": []}
-    with _timed(index.encoder, "encode") as encode_ms, _timed(reader, "read") as read_ms:
+    with timed_calls(index.encoder, "encode") as encode_ms, timed_calls(reader, "read") as read_ms:
         for q in tqdm(questions, desc="ask", disable=None if progress else True, leave=False):
             encode_ms.clear(), read_ms.clear()
             started = time.perf_counter()
@@ -278,7 +279,7 @@ def _reading(index, questions: list[SquadQuestion], k: int, extra: dict, progres
 
 
 @contextmanager
-def _timed(obj, method: str):
+def timed_calls(obj, method: str):
     """Time each call of `obj.method` (milliseconds, appended to the yielded list) while inside."""
     original: Callable = getattr(obj, method)
     calls: list[float] = []
@@ -307,7 +308,8 @@ def format_report(result: dict) -> str:
     lines.append(f"{version} {result['file']}: {result['questions']} questions "
                  f"({result['answerable']} answerable, {result['unanswerable']} not)")
     ix = result["index"]
-    lines.append(f"Index {ix['path']}: {ix['documents']} documents (one per {ix['unit']}), {ix['passages']} passages "
+    documents = f"{ix['documents']} document{'s' if ix['documents'] != 1 else ''}"
+    lines.append(f"Index {ix['path']}: {documents} (one per {ix['unit']}), {ix['passages']} passages "
                  f"({ix['passages_encoded']} encoded, {ix['passages_reused']} reused, {ix['seconds']:.1f} s), "
                  f"{ix['model']} {ix['pooling']} pooling")
     r = result["retrieval"]
