@@ -74,6 +74,7 @@ def machine(device: str = "cpu") -> dict:
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "device": device,
+        "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,  # other work on the machine
     }
     if device.startswith("cuda"):
         info["gpu"] = torch.cuda.get_device_name(device)

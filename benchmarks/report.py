@@ -26,6 +26,9 @@ by `python benchmarks/report.py` (do not edit it by hand). bertsearch and its pe
 run in the same process on the same inputs, in turns, the order rotating each
 round; a figure given as *median (min–max)* spans the rounds. Timings on a shared
 machine are noisy: compare ratios taken in the same run, not figures across runs.
+The CPU runs of 2026-11-23 shared a 2-core machine with other engineers' jobs (a
+load average of 9 to 15), so their absolute figures are many times slower than an
+idle machine gives, and their spreads are wide.
 """
 
 
@@ -47,6 +50,8 @@ def machine_line(result: dict) -> str:
     where = m.get("gpu") or f"{m['cpu']}, {m['cores']} cores"
     threads = f", {m['torch_threads']} torch threads" if not m.get("gpu") and "torch_threads" in m else ""
     memory = f", {m['memory_gb']:g} GB" if m.get("memory_gb") else ""
+    if m.get("load_average") is not None and not m.get("gpu"):
+        memory += f", load average {m['load_average']:.1f} at the end"
     software = f"torch {m['torch']}, transformers {m['transformers']}"
     return f"Run on {result['date']} on {where}{memory}{threads} ({software})."
 
