@@ -5,6 +5,9 @@ question's own paragraph among the top k. Runs the product's Encoder on the
 GPU when there is one.
 
     python benchmarks/pooling.py --squad ../shared/data/squad/dev-v1.1.json
+
+The result is also written to benchmarks/results/pooling-{cpu,gpu}.json, which
+benchmarks/report.py renders into docs/benchmarks.md.
 """
 
 import argparse
@@ -38,7 +41,7 @@ def recall(passages: np.ndarray, queries: np.ndarray, gold: np.ndarray, ks=(1, 5
     return {f"top{k}": float((top[:, :k] == gold[:, None]).any(1).mean()) for k in ks}
 
 
-def main():
+def main(argv=None):
     from bertsearch.encoder import Encoder
     from bertsearch.models import DEFAULT_ENCODER
 
@@ -47,7 +50,9 @@ def main():
     parser.add_argument("--model", default=DEFAULT_ENCODER)
     parser.add_argument("--device")
     parser.add_argument("--limit", type=int, help="only the first N questions (and their paragraphs)")
-    args = parser.parse_args()
+    parser.add_argument("--out-dir", help="where to write the result JSON (default benchmarks/results)")
+    parser.add_argument("--no-write", action="store_true", help="print only; write no result file")
+    args = parser.parse_args(argv)
 
     paragraphs, questions, gold = load_squad(args.squad)
     if args.limit:
@@ -65,6 +70,13 @@ def main():
                      "precision": encoder.precision})
     print(json.dumps({"machine": platform.processor() or platform.machine(), "paragraphs": len(paragraphs),
                       "questions": len(questions), "model": args.model, "rows": rows}, indent=2))
+    if not args.no_write:
+        from common import write_result
+
+        device = rows[0]["device"]
+        write_result("pooling-gpu" if device.startswith("cuda") else "pooling-cpu",
+                     {"paragraphs": len(paragraphs), "questions": len(questions), "model": args.model, "rows": rows},
+                     args.out_dir, device)
     print(f"\n{'pooling':<8} {'top-1':>7} {'top-5':>7} {'top-20':>7}  ({len(questions)} questions, {len(paragraphs)} paragraphs)")
     for row in rows:
         print(f"{row['pooling']:<8} {row['top1']:>7.1%} {row['top5']:>7.1%} {row['top20']:>7.1%}")

@@ -287,6 +287,32 @@ def train_reader(train_file, dev_file, base_model, out_dir, epochs, learning_rat
     click.echo(f"Saved the reader to {out_dir}: use it with  bertsearch ask --reader {out_dir} QUESTION", err=True)
 
 
+@cli.command("eval")
+@click.argument("squad_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--index", "index_path", type=click.Path(file_okay=False, path_type=Path),
+              help="Index folder for the file's contexts, built or reused (default: .bertsearch-eval/FILE-articles).")
+@click.option("--per-paragraph", is_flag=True, help="One document per paragraph instead of one per article.")
+@click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many passages `ask` reads per question.")
+@click.option("--mode", type=click.Choice(["dense", "bm25", "hybrid"]), default="dense", show_default=True, help="Retrieval mode, where this version has several.")
+@click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions, and the articles they come from.")
+@click.option("--model", help="Encoder for a new evaluation index: a hub id or a local folder (default: all-MiniLM-L6-v2).")
+@click.option("--reader", envvar="BERTSEARCH_READER", help="Question-answering model (env BERTSEARCH_READER; default: the bundled reader).")
+@click.option("--retrieval-only", is_flag=True, help="Score retrieval only: no reader is loaded.")
+@device_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+@json_option
+@friendly_errors
+def eval_command(squad_file, index_path, per_paragraph, k, mode, limit, model, reader, retrieval_only, device, quiet, as_json):
+    """Evaluate on a SQuAD-format file (v1.1 or v2.0): retrieval recall and MRR,
+    reader and end-to-end `ask` EM/F1, no-answer accuracy and latency."""
+    from .evaluation import evaluate, format_report
+
+    _quiet_transformers()
+    result = evaluate(squad_file, index_path, per_paragraph=per_paragraph, k=k, mode=mode, limit=limit, model=model,
+                      reader=reader, device=device, retrieval_only=retrieval_only, progress=not quiet)
+    click.echo(json.dumps(result, indent=2) if as_json else format_report(result))
+
+
 def _quiet_transformers() -> None:
     from transformers.utils import logging
 

@@ -31,9 +31,15 @@ def effective_precision(precision: str, device: str) -> str:
 
 
 def prepare(model, device: str, precision: str):
-    """Move `model` to `device` in eval mode, halved for fp16."""
+    """Move `model` to `device` in eval mode, halved for fp16, else in float32 (bf16 comes from autocast).
+
+    A checkpoint saved in half precision loads as such: without the cast it would
+    run in fp16 on a CPU, and fail under bf16 autocast ("mixed dtype").
+    """
     if precision == "fp16":
         model.half()
+    else:
+        model.float()
     return model.to(device).eval()
 
 

@@ -31,17 +31,28 @@ class SquadQuestion:
     answers: list[str] = field(default_factory=list)
     answer_starts: list[int] = field(default_factory=list)
     title: str = ""
+    article: int = -1  # positions in the file: data[article]["paragraphs"][paragraph]
+    paragraph: int = -1
 
     @property
     def is_impossible(self) -> bool:
         return not self.answers
 
 
-def load_squad(path: str | Path, limit: int | None = None) -> list[SquadQuestion]:
-    """Read a SQuAD-format file (plain or .gz) into a flat list of questions."""
+def read_squad_json(path: str | Path) -> dict:
+    """The parsed SQuAD-format file (plain or .gz): {"version": ..., "data": [articles]}."""
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as f:
-        articles = json.load(f)["data"]
+        return json.load(f)
+
+
+def load_squad(path: str | Path, limit: int | None = None) -> list[SquadQuestion]:
+    """Read a SQuAD-format file (plain or .gz) into a flat list of questions."""
+    return squad_questions(read_squad_json(path), limit)
+
+
+def squad_questions(squad: dict, limit: int | None = None) -> list[SquadQuestion]:
+    """The questions of a parsed SQuAD file, in file order, each with its paragraph."""
     questions = [
         SquadQuestion(
             id=qa["id"],
@@ -50,9 +61,11 @@ def load_squad(path: str | Path, limit: int | None = None) -> list[SquadQuestion
             answers=[a["text"] for a in qa["answers"]],
             answer_starts=[a["answer_start"] for a in qa["answers"]],
             title=article.get("title", ""),
+            article=a,
+            paragraph=p,
         )
-        for article in articles
-        for paragraph in article["paragraphs"]
+        for a, article in enumerate(squad["data"])
+        for p, paragraph in enumerate(article["paragraphs"])
         for qa in paragraph["qas"]
     ]
     return questions[:limit]

@@ -94,3 +94,18 @@ def test_loading_flattens_articles_and_reads_gzip(tmp_path):
     assert first.context[23:28] == "Paris"
     assert second.is_impossible
     assert load_squad(path, limit=1) == [first]
+
+
+def test_loading_keeps_each_questions_place_in_the_file(tmp_path):
+    data = {"version": "v2.0", "data": [
+        {"title": "A", "paragraphs": [{"context": "x", "qas": [{"id": "1", "question": "q1", "answers": []}]},
+                                      {"context": "y", "qas": [{"id": "2", "question": "q2",
+                                                                "answers": [{"text": "y", "answer_start": 0}]}]}]},
+        {"title": "B", "paragraphs": [{"context": "z", "qas": [{"id": "3", "question": "q3", "answers": []}]}]},
+    ]}
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(data))
+    loaded = load_squad(path)
+    assert [(q.article, q.paragraph, q.context, q.is_impossible) for q in loaded] == [
+        (0, 0, "x", True), (0, 1, "y", False), (1, 0, "z", True)]
+    assert [q.id for q in load_squad(path, limit=2)] == ["1", "2"]

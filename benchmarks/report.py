@@ -1,0 +1,236 @@
+"""Render docs/benchmarks.md from the result files in benchmarks/results/.
+
+    python benchmarks/report.py           # rewrite docs/benchmarks.md
+    python benchmarks/report.py --check   # fail if docs/benchmarks.md is not what the results give
+
+Every figure in the page comes from a result file written by a benchmark
+script, with that script's command, machine and date; `results/*.md` files are
+sections kept as Markdown (with their commands), included as they are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+PAGE = Path(__file__).parent.parent / "docs" / "benchmarks.md"
+ORDER = ("encoder", "reader", "search", "ask", "pooling")
+
+INTRO = """# Benchmarks
+
+Every figure here comes from a result file in `benchmarks/results/`, written by
+the script whose command is shown with it; this page is rendered from those files
+by `python benchmarks/report.py` (do not edit it by hand). bertsearch and its peer
+run in the same process on the same inputs, in turns, the order rotating each
+round; a figure given as *median (min–max)* spans the rounds. Timings on a shared
+machine are noisy: compare ratios taken in the same run, not figures across runs.
+The CPU runs of 2026-11-23 shared a 2-core machine with other engineers' jobs (a
+load average of 9 to 15), so their absolute figures are many times slower than an
+idle machine gives, and their spreads are wide.
+"""
+
+
+def spread(s, fmt="{:,.1f}", scale=1.0) -> str:
+    """'median (min–max)' of a spread, or the one value of a single run."""
+    if not isinstance(s, dict):
+        return fmt.format(s * scale)
+    if s.get("runs", 2) == 1 or s["min"] == s["max"]:
+        return fmt.format(s["median"] * scale)
+    return f"{fmt.format(s['median'] * scale)} ({fmt.format(s['min'] * scale)}–{fmt.format(s['max'] * scale)})"
+
+
+def pct(value, digits=1) -> str:
+    return f"{100 * value:.{digits}f}%"
+
+
+def machine_line(result: dict) -> str:
+    m = result["machine"]
+    where = m.get("gpu") or f"{m['cpu']}, {m['cores']} cores"
+    threads = f", {m['torch_threads']} torch threads" if not m.get("gpu") and "torch_threads" in m else ""
+    memory = f", {m['memory_gb']:g} GB" if m.get("memory_gb") else ""
+    if m.get("load_average") is not None and not m.get("gpu"):
+        memory += f", load average {m['load_average']:.1f} at the end"
+    software = f"torch {m['torch']}, transformers {m['transformers']}"
+    return f"Run on {result['date']} on {where}{memory}{threads} ({software})."
+
+
+def header(result: dict, extra: str = "") -> list[str]:
+    lines = ["```bash", result["command"], "```", "", machine_line(result) + (" " + extra if extra else ""), ""]
+    if result.get("note"):
+        lines += [result["note"], ""]
+    return lines
+
+
+def table(head: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(r) + " |" for r in rows] + [""]
+
+
+def render_encoder(result: dict) -> list[str]:
+    gpu = result["machine"].get("gpu")
+    lines = [f"### On {'the GPU' if gpu else 'the CPU'}", ""]
+    lines += header(result)
+    lines.append(f"{result['passages']} SQuAD v1.1 dev paragraphs ({result['tokens']:,} tokens, cut at "
+                 f"{result['max_length']}), batch size {result['batch_size']}, {result['rounds']} round(s); rankings over "
+                 f"the same paragraphs for {result['questions']} of their questions, against bertsearch fp32.")
+    lines.append("")
+    head = ["contender", "passages/s", "tokens/s", "× sentence-transformers same precision", "× sentence-transformers fp32",
+            "min cosine to fp32", "same top-1", "same top-10", "recall@1"]
+    if gpu:
+        head.append("share of bf16 peak FLOP/s")
+    rows = []
+    for row in result["rows"]:
+        cells = [row["name"], spread(row["passages_per_s"]), spread(row["tokens_per_s"], "{:,.0f}"),
+                 spread(row["vs_peer_same_precision"], "{:.2f}×") if "vs_peer_same_precision" in row else "",
+                 spread(row["vs_peer_fp32"], "{:.2f}×") if "vs_peer_fp32" in row else "",
+                 f"{row['cosine_to_fp32']['min']:.5f}", pct(row["same_top1"]), pct(row["same_top10"]),
+                 pct(row["recall@1"])]
+        if gpu:
+            cells.append(spread(row["bf16_peak_share"], "{:.1f}%", 100) if "bf16_peak_share" in row else "")
+        rows.append(cells)
+    lines += table(head, rows)
+    if gpu and result.get("bf16_peak_flops"):
+        lines += [f"FLOP/s count the encoder's matrix products over the real tokens (no padding), against a bf16 "
+                  f"dense peak of {result['bf16_peak_flops'] / 1e12:,.0f} TFLOP/s.", ""]
+    return lines
+
+
+def render_reader(result: dict) -> list[str]:
+    w = result["window"]
+    speed = result["speed"]
+    lines = header(result)
+    lines.append(f"{speed['questions']} SQuAD v1.1 dev questions, each with {result['contexts']} paragraph(s); windows of "
+                 f"{w['max_length']} tokens, stride {w['stride']}, answers up to {w['max_answer_length']} tokens, "
+                 f"{result['batch_size']} windows per forward pass; {result['rounds']} round(s). Model: {speed['model']}.")
+    lines.append("")
+    rows = [[r["name"], spread(r["questions_per_s"], "{:.2f}"),
+             spread(r["vs_peer_same_precision"], "{:.2f}×") if "vs_peer_same_precision" in r else "",
+             spread(r["vs_peer_fp32"], "{:.2f}×") if "vs_peer_fp32" in r else ""] for r in speed["rows"]]
+    lines += table(["contender", "questions/s", "× pipeline same precision", "× pipeline fp32"], rows)
+    if "agreement" in result:
+        a = result["agreement"]
+        lines += [f"Same top answer as the pipeline in fp32 (same paragraph and character span; same text after SQuAD "
+                  f"normalisation), on {a['questions']} questions with a trained reader ({a['model']}):", ""]
+        lines += table(["contender", "same span", "same text"],
+                       [[name, pct(s["same_span"]), pct(s["same_text"])]
+                        for name, s in a["against_pipeline_fp32"].items() if name != "pipeline fp32"])
+    return lines
+
+
+def render_search(result: dict) -> list[str]:
+    lines = header(result)
+    first = result["sizes"][0]
+    lines.append(f"{first['queries']} queries per round, k={first['k']}, {first['rounds']} round(s), "
+                 f"{first['faiss_threads']} FAISS thread(s); {result['dim']}-dimensional vectors, "
+                 f"{result['text_chars']} characters of text per passage, ten passages per document. "
+                 "Each query runs once per round both ways, in turns; its latency is its best over the rounds (which drops "
+                 "the times another process had the core). Overhead is bertsearch's median over FAISS's, less one "
+                 "(in brackets: the same from each round alone, min–max); metadata is the per-query difference, with "
+                 "the two SQLite reads Index.search makes timed alone: the index generation check and the passage rows. "
+                 "On a shared machine wall time counts the waits for a core, so the same is given in this process's "
+                 "CPU time (FAISS runs on one thread), best of the rounds too.")
+    lines.append("")
+    rows = []
+    for s in result["sizes"]:
+        for kind in [kind for kind in ("flat", "hnsw") if kind in s]:
+            m = s[kind]
+            extra = f" M={m['M']}, recall@{s['k']} {pct(m['recall_at_k_vs_flat'])} of flat" if kind == "hnsw" else ""
+            rows.append([f"{s['passages']:,}", f"{kind}{extra}",
+                         f"{m['faiss_us']['p50']:,.0f} / {m['faiss_us']['p95']:,.0f}",
+                         f"{m['bertsearch_us']['p50']:,.0f} / {m['bertsearch_us']['p95']:,.0f}",
+                         f"{m['metadata_us']['p50']:,.0f}" + (
+                             f" ({m['sqlite_us']['generation_check']['p50']:,.0f} + {m['sqlite_us']['passage_rows']['p50']:,.0f})"
+                             if "sqlite_us" in m else ""),
+                         f"{100 * m['overhead']:+.1f}% (rounds {spread(m['overhead_per_round'], '{:+.0f}%', 100).split(' ', 1)[-1].strip('()')})",
+                         (f"{m['cpu']['faiss_us']['p50']:,.0f} / {m['cpu']['bertsearch_us']['p50']:,.0f}: "
+                          f"{100 * m['cpu']['overhead']:+.1f}%" if "cpu" in m else ""),
+                         f"{m['build_s']:,.1f}", f"{m['peak_rss_mb']:,.0f}"])
+    lines += table(["passages", "FAISS index", "FAISS µs p50 / p95", "bertsearch µs p50 / p95", "metadata µs p50 (SQLite: generation + passages)",
+                    "overhead", "CPU time µs p50, FAISS / bertsearch: overhead", "build s", "peak memory MB"], rows)
+    writes = ", ".join(f"{s['passages']:,} passages {s['sqlite_write_s']:.0f} s ({s['sqlite_mb']:,.0f} MB)"
+                       for s in result["sizes"])
+    lines += [f"Writing the synthetic SQLite rows (one transaction): {writes}. Flat build time is bertsearch deriving "
+              "its FAISS index from SQLite; HNSW build time is FAISS adding the same vectors. Peak memory is the "
+              "process's peak resident set at the end of that step (the flat index is freed before HNSW is built).", ""]
+    return lines
+
+
+def render_ask(result: dict) -> list[str]:
+    lines = header(result)
+    lines.append(f"{result['articles']} SQuAD v1.1 dev article(s) ({result['passages']} passages), "
+                 f"{result['questions']} questions asked one at a time, k={result['k']} passages read, "
+                 f"{result['rounds']} round(s); reader: {result['reader']}.")
+    lines.append("")
+    rows = [[r["precision"], f"{r['total']['p50']:,.0f}", f"{r['total']['p95']:,.0f}",
+             spread(r["p50_per_round"], "{:,.0f}"), f"{r['encode']['p50']:,.1f}", f"{r['search']['p50']:,.2f}",
+             f"{r['read']['p50']:,.0f}", f"{r['squad']['exact_match']:.1f} / {r['squad']['f1']:.1f}"]
+            for r in result["rows"]]
+    lines += table(["precision", "ask p50 ms", "ask p95 ms", "p50 per round", "encode p50", "search p50", "read p50",
+                    "EM / F1"], rows)
+    return lines
+
+
+def render_pooling(result: dict) -> list[str]:
+    lines = header(result)
+    lines.append(f"Each of the {result['paragraphs']:,} SQuAD v1.1 dev paragraphs is one passage, each of the "
+                 f"{result['questions']:,} questions one query; a hit is the question's own paragraph in the top k. "
+                 f"Encoder: {result['model']}, each pooling forced in turn.")
+    lines.append("")
+    rows = [[r["pooling"], pct(r["top1"]), pct(r["top5"]), pct(r["top20"]), spread(r["passages_per_s"], "{:,.0f}"),
+             r.get("precision", "")] for r in result["rows"]]
+    lines += table(["pooling", "top-1", "top-5", "top-20", "encoding passages/s", "precision"], rows)
+    return lines
+
+
+TITLES = {
+    "encoder": ("Encoder throughput", "bertsearch.Encoder against `SentenceTransformer.encode` on the same model, "
+                "passages, batch size and device."),
+    "reader": ("Reader throughput", "bertsearch.Reader against the transformers `question-answering` pipeline on the "
+               "same model, questions, contexts and window settings. transformers 5 removed that pipeline, so this "
+               "runs with transformers 4 first on the path, for both (see `benchmarks/reader.py`). bertsearch reads "
+               "one question at a time, as `ask` does; the pipeline is given all question-context pairs in one call "
+               "and batches across them; `align_to_words=False`, so both return raw token spans."),
+    "search": ("Search latency", "`Index.search` (with the query vector given, so no encoding) against raw FAISS "
+               "on the same vectors: what bertsearch adds around FAISS."),
+    "ask": ("End-to-end `ask` latency", "One question at a time: encode the question, search, read the passages."),
+    "pooling": ("Retrieval by pooling (SQuAD v1.1 dev)", ""),
+}
+RENDER = {"encoder": render_encoder, "reader": render_reader, "search": render_search, "ask": render_ask,
+          "pooling": render_pooling}
+
+
+def render(results_dir: Path = RESULTS) -> str:
+    results = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"))]
+    lines = [INTRO]
+    for name in ORDER:
+        mine = [r for r in results if r["benchmark"] == name]
+        if not mine:
+            continue
+        title, text = TITLES[name]
+        lines += [f"## {title}", ""] + ([text, ""] if text else [])
+        for result in mine:
+            lines += RENDER[name](result)
+    for fragment in sorted(results_dir.glob("*.md")):  # sections kept as Markdown by their scripts' authors
+        lines += [fragment.read_text().rstrip(), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if the page differs from what the results give")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--page", type=Path, default=PAGE)
+    args = parser.parse_args(argv)
+    page = render(args.results)
+    if args.check:
+        if not args.page.exists() or args.page.read_text() != page:
+            sys.exit(f"{args.page} is out of date: run python benchmarks/report.py")
+        return
+    args.page.write_text(page)
+    print(f"wrote {args.page}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
