@@ -90,6 +90,14 @@ class Reader:
 
     def read(self, question: str, contexts: Sequence[str], top_n: int = 5) -> list[Span]:
         """The `top_n` best answers to `question` in `contexts`, best first."""
+        return self.spans(question, contexts, top_n)[:top_n]
+
+    def spans(self, question: str, contexts: Sequence[str], per_window: int = 5) -> list[Span]:
+        """The `per_window` best spans of every window of `contexts`, best first.
+
+        Every context that yields a span has its best one in the list, so the
+        list also ranks the contexts themselves (as `Index.ask` does).
+        """
         if not contexts:
             return []
         windows = self._windows(question, contexts)
@@ -100,13 +108,14 @@ class Reader:
             offsets = windows["offset_mapping"][w]
             mask = self._torch.tensor([s == 1 for s in windows.sequence_ids(w)])
             mask = mask[: len(start_logits[w])]
-            for start, end, score in best_spans(start_logits[w], end_logits[w], mask, self.max_answer_length, top_n):
+            for start, end, score in best_spans(start_logits[w], end_logits[w], mask, self.max_answer_length,
+                                                per_window):
                 char_start, char_end = offsets[start][0], offsets[end][1]
                 key = (context_index, char_start, char_end)
                 if key not in found or found[key].score < score:
                     text = contexts[context_index][char_start:char_end]
                     found[key] = Span(text, score, context_index, char_start, char_end)
-        return sorted(found.values(), key=lambda span: -span.score)[:top_n]
+        return sorted(found.values(), key=lambda span: -span.score)
 
     def _windows(self, question: str, contexts: Sequence[str]):
         question = self._shorten(question.strip())

@@ -105,3 +105,39 @@ def test_an_empty_folder_is_nothing_to_index(index, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(NothingToIndexError):
         index.add([tmp_path / "empty"])
+
+
+def ranked_ask(tmp_path, tiny_qa, retrieval: dict[str, float]):
+    """`ask` over hand-made passages with these retrieval scores; the reader scores 'bridge' 18, 'river' 2."""
+    from bertsearch.index import SearchResult
+    from bertsearch.reader import Reader
+
+    from test_reader import hand_set_logits
+
+    index = Index(tmp_path / "index")
+    index._reader = Reader(tiny_qa, max_length=64, stride=16)
+    hand_set_logits(index._reader, {"bridge": 9.0, "river": 1.0})
+    passages = [SearchResult(score, f"{text}.txt", 0, 20, 1, f"by the {text} here", n)
+                for n, (text, score) in enumerate(retrieval.items())]
+    index.search = lambda *args, **kwargs: passages
+    return index.ask("where?", k=2)
+
+
+def test_ask_ranks_by_retrieval_and_reader_scores_fused(tmp_path, tiny_qa):
+    from bertsearch.index import READER_WEIGHT
+
+    result = ranked_ask(tmp_path, tiny_qa, {"river": 1.0, "bridge": 0.0})
+    # Close retrieval scores: the reader's much stronger answer wins, and its passage moves up.
+    assert result.answers[0].text == "bridge"
+    assert [p.path for p in result.passages] == ["bridge.txt", "river.txt"]
+    best = result.answers[0]
+    assert (best.score, best.retrieval_score) == (18.0, 0.0)
+    assert best.rank_score == pytest.approx(READER_WEIGHT * 18.0)
+    assert [a.rank_score for a in result.answers] == sorted((a.rank_score for a in result.answers), reverse=True)
+
+
+def test_a_much_better_retrieved_passage_keeps_first_place(tmp_path, tiny_qa):
+    result = ranked_ask(tmp_path, tiny_qa, {"river": 5.0, "bridge": 0.0})
+    # 0.8 * 5 + 0.2 * 2 = 4.4 beats 0.8 * 0 + 0.2 * 18 = 3.6.
+    assert result.answers[0].text == "river"
+    assert [p.path for p in result.passages] == ["river.txt", "bridge.txt"]
