@@ -17,7 +17,7 @@ from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
 PAGE = Path(__file__).parent.parent / "docs" / "benchmarks.md"
-ORDER = ("encoder", "reader", "search", "ask", "pooling")
+ORDER = ("encoder", "reader", "readersize", "search", "ask", "pooling")
 
 INTRO = """# Benchmarks
 
@@ -172,6 +172,39 @@ def render_ask(result: dict) -> list[str]:
     return lines
 
 
+def render_readersize(result: dict) -> list[str]:
+    acc, v2 = result["accuracy"]["squad_v1.1_dev"], result["accuracy"]["squad_v2.0_dev"]
+    train = result["training"]
+    lines = [
+        "| set (gold paragraph, through `Reader` on an H100, fp16) | EM | F1 | questions |",
+        "|---|---|---|---|",
+        f"| SQuAD v1.1 dev | {acc['exact_match']:.1f} | {acc['f1']:.1f} | {acc['total']:,} |",
+        f"| SQuAD v2.0 dev, always answering | {v2['without_threshold']['exact_match']:.1f} "
+        f"| {v2['without_threshold']['f1']:.1f} | {v2['without_threshold']['total']:,} |",
+        f"| SQuAD v2.0 dev, with the no-answer threshold {result['accuracy']['no_answer_threshold']:.2f} "
+        f"| {v2['with_threshold']['exact_match']:.1f} | {v2['with_threshold']['f1']:.1f} | {v2['with_threshold']['total']:,} |",
+        "",
+        f"At the threshold: HasAns F1 {v2['with_threshold']['HasAns_f1']:.1f}, NoAns accuracy "
+        f"{v2['with_threshold']['NoAns_exact_match']:.1f}; picked on v2.0 dev itself (the official best_f1 cut), so "
+        f"optimistic. Trained with `scripts/train_default_reader.py` on {train['device']}: {train['epochs']} epochs, "
+        f"batch {train['batch_size']}, learning rate {train['learning_rate']:g}, {train['train_seconds']:.0f} s.",
+        "",
+    ]
+    lines += header(result)
+    q, params = result["questions_per_second"], result["parameters"]
+    lines += [
+        "| reader | parameters | questions/s |",
+        "|---|---|---|",
+        f"| bundled (MiniLM-L6) | {params['bundled'] / 1e6:.1f}M | {spread(q['bundled'])} |",
+        f"| BERT-base-sized | {params['bert-base'] / 1e6:.1f}M | {spread(q['bert-base'])} |",
+        "",
+        f"The bundled reader reads {spread(result['speedup'], '{:.1f}')} times as many questions per second "
+        f"({result['questions']} questions, fp32).",
+        "",
+    ]
+    return lines
+
+
 def render_pooling(result: dict) -> list[str]:
     lines = header(result)
     lines.append(f"Each of the {result['paragraphs']:,} SQuAD v1.1 dev paragraphs is one passage, each of the "
@@ -192,13 +225,17 @@ TITLES = {
                "runs with transformers 4 first on the path, for both (see `benchmarks/reader.py`). bertsearch reads "
                "one question at a time, as `ask` does; the pipeline is given all question-context pairs in one call "
                "and batches across them; `align_to_words=False`, so both return raw token spans."),
+    "readersize": ("The bundled reader: accuracy, and speed against BERT-base", "all-MiniLM-L6-v2 fine-tuned on "
+                   "SQuAD v1.1 train (docs/reader.md), against a BERT-base-sized QA model (random weights: speed "
+                   "only), both through bertsearch.Reader on the same questions, one question and its paragraph at a "
+                   "time, in turns."),
     "search": ("Search latency", "`Index.search` (with the query vector given, so no encoding) against raw FAISS "
                "on the same vectors: what bertsearch adds around FAISS."),
     "ask": ("End-to-end `ask` latency", "One question at a time: encode the question, search, read the passages."),
     "pooling": ("Retrieval by pooling (SQuAD v1.1 dev)", ""),
 }
 RENDER = {"encoder": render_encoder, "reader": render_reader, "search": render_search, "ask": render_ask,
-          "pooling": render_pooling}
+          "pooling": render_pooling, "readersize": render_readersize}
 
 
 def render(results_dir: Path = RESULTS) -> str:
