@@ -175,12 +175,12 @@ def ask(question, index_path, k, alternatives, reader, mode, path_glob, ext, aft
         return
     best, *others = result.answers
     click.echo(click.style(best.text, bold=True))
-    click.echo(f"  {_cite(best.path, best.line, best.start, best.end)}  (score {best.score:.2f})\n")
+    click.echo(f"  {_cite(best.path, best.line, best.start, best.end)}  (score {best.rank_score:.2f})\n")
     click.echo(textwrap.indent(_wrap(_highlight(best)), "  "))
     if others:
         click.echo("\nAlternatives:")
         for answer in others:
-            click.echo(f"  {answer.text}  {_cite(answer.path, answer.line, answer.start, answer.end)}  (score {answer.score:.2f})")
+            click.echo(f"  {answer.text}  {_cite(answer.path, answer.line, answer.start, answer.end)}  (score {answer.rank_score:.2f})")
 
 
 @cli.command()

@@ -449,7 +449,7 @@ class Index:
             ))
         answers.sort(key=lambda answer: -answer.rank_score)
         order = sorted(range(len(passages)), key=lambda i: -best.get(i, -math.inf))
-        return AskResult(question, answers[:top_n], [passages[i] for i in order])
+        return AskResult(question, _distinct(answers)[:top_n], [passages[i] for i in order])
 
     def info(self) -> dict:
         store = self.store
@@ -475,6 +475,15 @@ class Index:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _distinct(answers: list[Answer]) -> list[Answer]:
+    """Drop each answer that overlaps a better one in the same file: alternatives say something new."""
+    kept: list[Answer] = []
+    for answer in answers:
+        if not any(a.path == answer.path and a.start < answer.end and answer.start < a.end for a in kept):
+            kept.append(answer)
+    return kept
 
 
 def _clean_query(query: str) -> str:

@@ -63,8 +63,8 @@ def test_ask_json_cites_file_and_position(run, indexed, tiny_qa):
     best = data["answers"][0]
     assert {"text", "score", "path", "start", "end", "passage"} <= set(best)
     assert best["passage"][best["passage_start"] : best["passage_end"]] == best["text"]
-    scores = [a["score"] for a in data["answers"]]
-    assert scores == sorted(scores, reverse=True)
+    ranks = [a["rank_score"] for a in data["answers"]]
+    assert ranks == sorted(ranks, reverse=True)
 
 
 def test_ask_prints_the_answer_highlighted_with_alternatives(run, indexed, tiny_qa):

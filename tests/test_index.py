@@ -141,3 +141,13 @@ def test_a_much_better_retrieved_passage_keeps_first_place(tmp_path, tiny_qa):
     # 0.8 * 5 + 0.2 * 2 = 4.4 beats 0.8 * 0 + 0.2 * 18 = 3.6.
     assert result.answers[0].text == "river"
     assert [p.path for p in result.passages] == ["river.txt", "bridge.txt"]
+
+
+def test_ask_alternatives_never_overlap_a_better_answer(tmp_path, tiny_bert, tiny_qa, corpus):
+    with Index(tmp_path / "index", model=tiny_bert, reader=tiny_qa) as idx:
+        idx.add([corpus])
+        answers = idx.ask("When did Apollo land?", top_n=10).answers
+    assert len(answers) > 1
+    for i, better in enumerate(answers):
+        for worse in answers[i + 1 :]:
+            assert better.path != worse.path or worse.end <= better.start or better.end <= worse.start
