@@ -293,7 +293,7 @@ def train_reader(train_file, dev_file, base_model, out_dir, epochs, learning_rat
               help="Index folder for the file's contexts, built or reused (default: .bertsearch-eval/FILE-articles).")
 @click.option("--per-paragraph", is_flag=True, help="One document per paragraph instead of one per article.")
 @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many passages `ask` reads per question.")
-@click.option("--mode", type=click.Choice(["dense", "bm25", "hybrid"]), default="dense", show_default=True, help="Retrieval mode, where this version has several.")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True, help="Retrieval mode, as for search and ask.")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions, and the articles they come from.")
 @click.option("--model", help="Encoder for a new evaluation index: a hub id or a local folder (default: all-MiniLM-L6-v2).")
 @click.option("--reader", envvar="BERTSEARCH_READER", help="Question-answering model (env BERTSEARCH_READER; default: the bundled reader).")

@@ -18,7 +18,6 @@ a time, timed per stage, which gives the latency percentiles.
 
 from __future__ import annotations
 
-import inspect
 import re
 import time
 from collections.abc import Callable
@@ -39,7 +38,7 @@ from .squad import (
 DEFAULT_EVAL_ROOT = Path(".bertsearch-eval")
 DOCUMENTS_SUFFIX = ".documents"  # the corpus files go beside the index folder: an index never indexes its own folder
 MODES = ("dense", "bm25", "hybrid")
-DEFAULT_MODE = "dense"
+from .hybrid import DEFAULT_MODE  # eval measures what search and ask do by default
 RECALL_AT = (1, 5, 20)
 MRR_DEPTH = 20
 SEARCH_IDS = 20_000  # passage ids looked up at once
@@ -131,16 +130,9 @@ def no_answer_accuracy(questions: list[SquadQuestion], predictions: list[str]) -
 # -- running --------------------------------------------------------------------
 
 
-def mode_kwargs(index, mode: str | None) -> dict:
-    """`{"mode": mode}` for Index.search/ask when a non-default mode is asked for, else `{}`.
-
-    Index.search takes `mode` only in versions that have more than dense retrieval.
-    """
-    if mode in (None, DEFAULT_MODE):
-        return {}
-    if "mode" not in inspect.signature(index.search).parameters:
-        raise BertsearchError(f"this version of bertsearch has no retrieval mode '{mode}': only {DEFAULT_MODE}")
-    return {"mode": mode}
+def mode_kwargs(mode: str | None) -> dict:
+    """The retrieval mode for Index.search/ask; {} (the product default) when none is asked for."""
+    return {"mode": mode} if mode else {}
 
 
 def evaluate(
@@ -176,7 +168,7 @@ def evaluate(
         "k": k,
     }
     with Index(index_path, model=model, device=device, reader=reader) as index:
-        extra = mode_kwargs(index, mode)
+        extra = mode_kwargs(mode)
         if not retrieval_only:
             index.reader  # fail before the long steps when there is no reader  # noqa: B018
         started = time.perf_counter()
@@ -207,7 +199,7 @@ def _retrieval(index, questions: list[SquadQuestion], corpus: list[CorpusFile], 
     by_path = {str(f.path): f for f in corpus}
     texts = [q.question for q in questions]
     ranked, timings = [], {}
-    if not extra:  # dense: one batched encode, then FAISS in batches
+    if extra.get("mode", DEFAULT_MODE) == "dense":  # one batched encode, then FAISS in batches
         with tqdm(total=len(texts), desc="encoding questions", disable=None if progress else True, leave=False) as bar:
             started = time.perf_counter()
             vectors = index.encoder.encode(texts, progress=bar.update)
