@@ -97,7 +97,7 @@ def main():
     }
     (args.cache / "hybrid.json").write_text(json.dumps(report, indent=1))
     print(json.dumps(report, indent=1))
-    print(f"\n| mode | top-1 | top-5 | top-20 | p50 ms | p95 ms |\n|---|---|---|---|---|---|")
+    print("\n| mode | top-1 | top-5 | top-20 | p50 ms | p95 ms |\n|---|---|---|---|---|---|")
     for mode, row in rows.items():
         t = timing.get(mode, {})
         print(f"| {mode} | {row['top1']:.1%} | {row['top5']:.1%} | {row['top20']:.1%} "

@@ -11,26 +11,11 @@ benchmarks/report.py renders into docs/benchmarks.md.
 """
 
 import argparse
-import gzip
 import json
 import platform
 import time
 
 import numpy as np
-
-
-def load_squad(path: str):
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as file:
-        data = json.load(file)["data"]
-    paragraphs, questions, gold = [], [], []
-    for article in data:
-        for paragraph in article["paragraphs"]:
-            for qa in paragraph["qas"]:
-                questions.append(qa["question"])
-                gold.append(len(paragraphs))
-            paragraphs.append(paragraph["context"])
-    return paragraphs, questions, np.array(gold)
 
 
 def recall(passages: np.ndarray, queries: np.ndarray, gold: np.ndarray, ks=(1, 5, 20)) -> dict:
@@ -42,6 +27,7 @@ def recall(passages: np.ndarray, queries: np.ndarray, gold: np.ndarray, ks=(1, 5
 
 
 def main(argv=None):
+    from common import squad_paragraphs_and_questions
     from bertsearch.encoder import Encoder
     from bertsearch.models import DEFAULT_ENCODER
 
@@ -54,7 +40,8 @@ def main(argv=None):
     parser.add_argument("--no-write", action="store_true", help="print only; write no result file")
     args = parser.parse_args(argv)
 
-    paragraphs, questions, gold = load_squad(args.squad)
+    paragraphs, asked = squad_paragraphs_and_questions(args.squad)
+    questions, gold = [q for q, _, _ in asked], np.array([n for _, _, n in asked])
     if args.limit:
         questions, gold = questions[: args.limit], gold[: args.limit]
         paragraphs = paragraphs[: gold.max() + 1]

@@ -4,7 +4,6 @@ import json
 import os
 from datetime import date, datetime
 
-import numpy as np
 import pytest
 
 from bertsearch import Index, hybrid, lexical, store as store_module
