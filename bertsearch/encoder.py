@@ -58,7 +58,7 @@ class Encoder:
         path = resolve_model_path(model)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(path)
-            self.model = AutoModel.from_pretrained(path, dtype=torch.float32)  # halved later, on a GPU only
+            self.model = AutoModel.from_pretrained(path)
         except (OSError, ValueError, KeyError) as error:
             raise ModelLoadError(load_failure("encoder", model, error)) from None
         if not self.tokenizer.is_fast:

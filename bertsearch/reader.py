@@ -70,9 +70,7 @@ class Reader:
         try:
             path = resolve_model_path(self.name)
             self.tokenizer = AutoTokenizer.from_pretrained(path)
-            self.model, info = AutoModelForQuestionAnswering.from_pretrained(
-                path, dtype=torch.float32, output_loading_info=True
-            )
+            self.model, info = AutoModelForQuestionAnswering.from_pretrained(path, output_loading_info=True)
         except Exception as error:  # any failure to load is the same fix for the user
             raise NoReaderError(_no_reader_message(self.name, error)) from None
         if any("qa_outputs" in key for key in info.get("missing_keys", [])):
