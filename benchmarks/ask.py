@@ -4,7 +4,7 @@ SQuAD v1.1 dev articles are indexed with the default encoder (one document per
 article, as `bertsearch eval` does), then each question is asked one at a time
 (k passages read), in fp32 and in bf16 autocast, in turns.
 
-    python benchmarks/ask.py --reader PATH
+    python benchmarks/ask.py
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from common import SQUAD_DEV, spread, write_result
 def main(argv=None):
     import numpy as np
 
+    from bertsearch.device import effective_precision
     from bertsearch.evaluation import timed_calls, write_corpus
     from bertsearch.index import Index
     from bertsearch.squad import read_squad_json, squad_metrics, squad_questions
@@ -60,7 +61,7 @@ def main(argv=None):
                 order = list(indexes) if (i + r) % 2 == 0 else list(indexes)[::-1]
                 for p in order:
                     index = indexes[p]
-                    with timed_calls(index.encoder, "encode") as enc, timed_calls(index.reader, "read") as rd:
+                    with timed_calls(index.encoder, "encode") as enc, timed_calls(index.reader, "spans") as rd:
                         started = time.perf_counter()
                         result = index.ask(q.question, k=args.k, top_n=1)
                         total = 1000 * (time.perf_counter() - started)
@@ -88,7 +89,8 @@ def main(argv=None):
         })
     result = {"articles": args.articles, **counts, "questions": len(questions), "k": args.k, "rounds": args.rounds,
               "reader": args.reader or reader_name, "index_seconds": index_seconds,
-              "passages_encoded": report.passages_encoded, "rows": rows}
+              "passages_encoded": report.passages_encoded, "rows": rows,
+              "default_cpu_precision": effective_precision("auto", "cpu")}
     write_result("ask-cpu", result, args.out_dir)
     print(f"{counts['passages']} passages, {len(questions)} questions x {args.rounds} rounds, k={args.k}")
     print(f"{'precision':<10}{'total p50':>10}{'p95':>8}{'encode p50':>12}{'search p50':>12}{'read p50':>10}{'EM':>7}{'F1':>7}  (ms)")

@@ -5,13 +5,15 @@ paragraph, or with --contexts K paragraphs) and window settings (384 tokens,
 stride 128, answers of at most 30 tokens, questions cut at 64 tokens), in the
 same process, in turns. Speed is measured on a BERT-base-sized model with random
 weights (--speed-model); whether both give the same top answer is checked on a
-trained reader (--agreement-model).
+trained reader (--agreement-model, the bundled one by default). bertsearch reads
+all questions in one `Reader.read_batch` call; the pipeline is given all
+question-context pairs in one call; both put 16 windows in a forward pass.
 
 transformers 5 removed the question-answering pipeline, so this script runs with
 transformers 4 first on the path (bertsearch works with both):
 
     pip install --no-deps --target /tmp/peer-tf4 'transformers==4.57.6' 'tokenizers==0.22.2' 'huggingface_hub==0.36.2' requests charset_normalizer urllib3 certifi
-    PYTHONPATH=/tmp/peer-tf4:$PWD python benchmarks/reader.py --agreement-model PATH
+    PYTHONPATH=/tmp/peer-tf4:$PWD python benchmarks/reader.py
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import contextlib
 import tempfile
 
 from common import SQUAD_DEV, in_turns, spread, squad_paragraphs_and_questions, write_result
+
+from bertsearch.models import BUNDLED_READER
 
 WINDOW = dict(max_length=384, stride=128, max_answer_length=30)
 
@@ -65,11 +69,8 @@ def contenders(model_path: str, pairs, batch_size: int, precisions=("fp32", "bf1
 
     def ours(reader):
         def run():
-            out = []
-            for question, contexts in pairs:
-                spans = reader.read(question, contexts, top_n=1)
-                out.append((spans[0].context_index, spans[0].start, spans[0].end, spans[0].text) if spans else None)
-            return out
+            found = reader.read_batch([q for q, _ in pairs], [cs for _, cs in pairs], top_n=1)
+            return [(s[0].context_index, s[0].start, s[0].end, s[0].text) if s else None for s in found]
         return run
 
     qa = qa_pipeline(model_path, batch_size)
@@ -100,29 +101,46 @@ def contenders(model_path: str, pairs, batch_size: int, precisions=("fp32", "bf1
     return runs
 
 
-def agreement(answers: dict, reference: str) -> dict:
-    """Share of questions where each contender's top answer is the reference's (same context and span)."""
+def agreement(answers: dict, reference: str, single_window: list[bool]) -> dict:
+    """Share of questions where each contender's top answer is the reference's (same context and span),
+    over all questions and over those whose paragraph fits one window."""
     from bertsearch.squad import normalize_answer
 
     base = answers[reference]
     out = {}
     for name, found in answers.items():
-        same_span = sum(a is not None and b is not None and a[:3] == b[:3] for a, b in zip(found, base))
+        same_span = [a is not None and b is not None and a[:3] == b[:3] for a, b in zip(found, base)]
         same_text = sum(a is not None and b is not None and normalize_answer(a[3]) == normalize_answer(b[3])
                         for a, b in zip(found, base))
-        out[name] = {"same_span": same_span / len(base), "same_text": same_text / len(base)}
+        one = [same for same, single in zip(same_span, single_window) if single]
+        out[name] = {"same_span": sum(same_span) / len(base), "same_text": same_text / len(base),
+                     "same_span_single_window": sum(one) / max(1, len(one))}
     return out
 
 
+def fits_one_window(model_path: str, pairs) -> list[bool]:
+    """For each (question, [paragraph]) pair: whether the paragraph fits one window."""
+    from collections import Counter
+
+    from bertsearch.reader import Reader
+
+    reader = Reader(model_path, device="cpu", **WINDOW)
+    windows = reader._windows(reader._shorten([q for q, _ in pairs]), [cs[0] for _, cs in pairs])
+    counts = Counter(windows["overflow_to_sample_mapping"])
+    return [counts[i] == 1 for i in range(len(pairs))]
+
+
 def main(argv=None):
+    from bertsearch.device import effective_precision
     from bertsearch.models import DEFAULT_ENCODER, resolve_model_path
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad", default=str(SQUAD_DEV))
     parser.add_argument("--speed-model", help="QA model to time (default: BERT-base-sized, random weights)")
-    parser.add_argument("--agreement-model", help="trained QA model for the answer check (default: skip the check)")
+    parser.add_argument("--agreement-model", default=BUNDLED_READER,
+                        help="trained QA model for the answer check (default: the bundled reader; 'none' skips it)")
     parser.add_argument("--questions", type=int, default=32, help="questions per timed run")
-    parser.add_argument("--agreement-questions", type=int, default=500)
+    parser.add_argument("--agreement-questions", type=int, default=2000)
     parser.add_argument("--contexts", type=int, default=1, help="paragraphs read per question: its own, then the next ones")
     parser.add_argument("--batch-size", type=int, default=16, help="windows per forward pass, both contenders")
     parser.add_argument("--rounds", type=int, default=3)
@@ -132,7 +150,8 @@ def main(argv=None):
     if args.smoke:
         args.questions, args.agreement_questions, args.rounds = 4, 6, 1
 
-    result = {"window": WINDOW, "batch_size": args.batch_size, "contexts": args.contexts, "rounds": args.rounds}
+    result = {"window": WINDOW, "batch_size": args.batch_size, "contexts": args.contexts, "rounds": args.rounds,
+              "default_cpu_precision": effective_precision("auto", "cpu")}
     with tempfile.TemporaryDirectory() as scratch:
         speed_model = args.speed_model or random_base_reader(scratch, resolve_model_path(DEFAULT_ENCODER))
         pairs = inputs(args.squad, args.questions, args.contexts)
@@ -152,12 +171,15 @@ def main(argv=None):
             for label, peer in (("vs_peer_same_precision", f"pipeline {precision}"), ("vs_peer_fp32", "pipeline fp32")):
                 row[label] = spread([p / o for p, o in zip(seconds[peer], seconds[row["name"]])])
 
-    if args.agreement_model:
+    if args.agreement_model != "none":
+        model = resolve_model_path(args.agreement_model)
         pairs = inputs(args.squad, args.agreement_questions, 1)
-        runs = contenders(args.agreement_model, pairs, args.batch_size)
+        runs = contenders(model, pairs, args.batch_size)
         answers = {name: run() for name, run in runs.items()}
+        single_window = fits_one_window(model, pairs)
         result["agreement"] = {"model": args.agreement_model, "questions": len(pairs),
-                               "against_pipeline_fp32": agreement(answers, "pipeline fp32")}
+                               "single_window_questions": sum(single_window),
+                               "against_pipeline_fp32": agreement(answers, "pipeline fp32", single_window)}
     write_result("reader-cpu", result, args.out_dir)
 
     print(f"{'contender':<20}{'questions/s (min/med/max)':>30}{'x pipeline fp32 (min/med/max)':>32}")
@@ -167,7 +189,8 @@ def main(argv=None):
         print(f"{row['name']:<20}{q['min']:>10.2f}{q['median']:>10.2f}{q['max']:>10.2f}{ratio:>32}")
     if "agreement" in result:
         for name, share in result["agreement"]["against_pipeline_fp32"].items():
-            print(f"same top answer as pipeline fp32: {name:<20} span {share['same_span']:.1%}  text {share['same_text']:.1%}")
+            print(f"same top answer as pipeline fp32: {name:<20} span {share['same_span']:.1%}  text {share['same_text']:.1%}"
+                  f"  (one-window paragraphs: span {share['same_span_single_window']:.1%})")
     return result
 
 

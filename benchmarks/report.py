@@ -109,12 +109,21 @@ def render_reader(result: dict) -> list[str]:
              spread(r["vs_peer_same_precision"], "{:.2f}×") if "vs_peer_same_precision" in r else "",
              spread(r["vs_peer_fp32"], "{:.2f}×") if "vs_peer_fp32" in r else ""] for r in speed["rows"]]
     lines += table(["contender", "questions/s", "× pipeline same precision", "× pipeline fp32"], rows)
+    if "default_cpu_precision" in result:
+        lines += [f"bertsearch's default precision on this CPU: {result['default_cpu_precision']} "
+                  "(bf16 where the CPU has bf16 instructions, see `bertsearch/device.py`); the pipeline's is fp32.", ""]
     if "agreement" in result:
         a = result["agreement"]
         lines += [f"Same top answer as the pipeline in fp32 (same paragraph and character span; same text after SQuAD "
-                  f"normalisation), on {a['questions']} questions with a trained reader ({a['model']}):", ""]
-        lines += table(["contender", "same span", "same text"],
+                  f"normalisation), on {a['questions']:,} questions with a trained reader ({a['model']})"
+                  + (f"; {a['single_window_questions']:,} of their paragraphs fit one window. Where a paragraph needs "
+                     "more, the pipeline compares windows by probabilities normalised within each window, bertsearch "
+                     "by raw logits (comparable across windows and passages)" if "single_window_questions" in a else "")
+                  + ":", ""]
+        single = "single_window_questions" in a
+        lines += table(["contender", "same span", "same text"] + (["same span, one-window paragraphs"] if single else []),
                        [[name, pct(s["same_span"]), pct(s["same_text"])]
+                        + ([pct(s["same_span_single_window"])] if single else [])
                         for name, s in a["against_pipeline_fp32"].items() if name != "pipeline fp32"])
     return lines
 
@@ -169,6 +178,8 @@ def render_ask(result: dict) -> list[str]:
             for r in result["rows"]]
     lines += table(["precision", "ask p50 ms", "ask p95 ms", "p50 per round", "encode p50", "search p50", "read p50",
                     "EM / F1"], rows)
+    if "default_cpu_precision" in result:
+        lines += [f"The default on this CPU is {result['default_cpu_precision']}.", ""]
     return lines
 
 
@@ -223,8 +234,9 @@ TITLES = {
     "reader": ("Reader throughput", "bertsearch.Reader against the transformers `question-answering` pipeline on the "
                "same model, questions, contexts and window settings. transformers 5 removed that pipeline, so this "
                "runs with transformers 4 first on the path, for both (see `benchmarks/reader.py`). bertsearch reads "
-               "one question at a time, as `ask` does; the pipeline is given all question-context pairs in one call "
-               "and batches across them; `align_to_words=False`, so both return raw token spans."),
+               "all questions in one `Reader.read_batch` call, the pipeline is given all question-context pairs in "
+               "one call, and both put the same number of windows in a forward pass; `align_to_words=False`, so both "
+               "return raw token spans."),
     "readersize": ("The bundled reader: accuracy, and speed against BERT-base", "all-MiniLM-L6-v2 fine-tuned on "
                    "SQuAD v1.1 train (docs/reader.md), against a BERT-base-sized QA model (random weights: speed "
                    "only), both through bertsearch.Reader on the same questions, one question and its paragraph at a "

@@ -35,12 +35,9 @@ def best_in_windows(reader, starts, ends, context_mask):
 
 def score_pairs(reader, questions, passages, pairs, batch_size=512):
     """Best span score and character offsets for each (question index, passage index) pair."""
-    short = {q: reader._shorten(questions[q].strip()) for q in {q for q, _ in pairs}}
-    windows = reader.tokenizer(
-        [short[q] for q, _ in pairs], [passages[p] for _, p in pairs],
-        truncation="only_second", max_length=reader.max_length, stride=reader.stride,
-        return_overflowing_tokens=True, return_offsets_mapping=True,
-    )
+    asked = sorted({q for q, _ in pairs})
+    short = dict(zip(asked, reader._shorten([questions[q] for q in asked])))
+    windows = reader._windows([short[q] for q, _ in pairs], [passages[p] for _, p in pairs])
     count = len(windows["input_ids"])
     owner = np.array(windows["overflow_to_sample_mapping"])
     order = sorted(range(count), key=lambda w: -len(windows["input_ids"][w]))

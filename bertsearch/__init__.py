@@ -31,6 +31,7 @@ _EXPORTS = {
     "NoReaderError": "errors",
     "NothingToIndexError": "errors",
     "InvalidQueryError": "errors",
+    "InvalidSettingError": "errors",
     "IndexLockedError": "errors",
     "CorruptIndexError": "errors",
 }

@@ -17,6 +17,10 @@ class EncoderMismatchError(SettingsMismatchError):
     """The index was built with another encoder (model, pooling or dimension)."""
 
 
+class InvalidSettingError(BertsearchError):
+    """A setting (an environment variable, say) has a value bertsearch does not know."""
+
+
 class ModelLoadError(BertsearchError):
     """A model could not be loaded from a hub id or a local folder."""
 

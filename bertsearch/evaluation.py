@@ -249,7 +249,7 @@ def _reading(index, questions: list[SquadQuestion], k: int, extra: dict, progres
         out["reader_always_answering"] = squad_metrics(questions, always)
 
     predictions, stages = [], {"encode": [], "read": [], "search": [], "total": []}
-    with timed_calls(index.encoder, "encode") as encode_ms, timed_calls(reader, "read") as read_ms:
+    with timed_calls(index.encoder, "encode") as encode_ms, timed_calls(reader, "spans") as read_ms:
         for q in tqdm(questions, desc="ask", disable=None if progress else True, leave=False):
             encode_ms.clear(), read_ms.clear()
             started = time.perf_counter()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCTUATION = set(string.punctuation)
+READ_BATCH = 64  # questions whose gold paragraphs are read together
 
 
 @dataclass
@@ -154,9 +155,12 @@ def read_best_answers(reader, questions: list[SquadQuestion], progress: bool = F
     from tqdm.auto import tqdm
 
     best = []
-    for q in tqdm(questions, desc="reading", disable=not progress):
-        spans = reader.read(q.question, [q.context], top_n=1)
-        best.append((spans[0].text, spans[0].score) if spans else ("", float("-inf")))
+    with tqdm(total=len(questions), desc="reading", disable=not progress) as bar:
+        for first in range(0, len(questions), READ_BATCH):
+            batch = questions[first : first + READ_BATCH]
+            for spans in reader.read_batch([q.question for q in batch], [[q.context] for q in batch], top_n=1):
+                best.append((spans[0].text, spans[0].score) if spans else ("", float("-inf")))
+            bar.update(len(batch))
     return best
 
 

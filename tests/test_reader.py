@@ -30,7 +30,7 @@ def hand_set_logits(reader, scores: dict[str, float]):
 def test_best_span_in_a_later_window_wins(reader):
     context = "river " + FILLER + "bridge " + FILLER
     hand_set_logits(reader, {"river": 5.0, "bridge": 9.0})
-    assert len(reader._windows("where?", [context])["input_ids"]) > 2
+    assert len(reader._windows(["where?"], [context])["input_ids"]) > 2
     best, *others = reader.read("where?", [context])
     assert (best.text, best.score) == ("bridge", 18.0)
     assert context[best.start : best.end] == "bridge"
@@ -73,3 +73,20 @@ def test_a_model_without_a_qa_head_is_refused(tiny_bert):
 def test_a_missing_reader_names_the_fix(tmp_path):
     with pytest.raises(NoReaderError, match="BERTSEARCH_READER"):
         Reader(str(tmp_path / "nowhere"))
+
+
+def test_reading_questions_together_finds_what_reading_them_one_by_one_does(reader):
+    questions = ["where is the bridge?", "what stood by the water?", "when?"]
+    contexts = [["a bridge there", FILLER], ["the tower " + FILLER], []]
+    together = reader.read_batch(questions, contexts, top_n=3)
+    alone = [reader.read(q, cs, top_n=3) for q, cs in zip(questions, contexts)]
+    assert [[(s.text, s.context_index, s.start) for s in spans] for spans in together] == \
+        [[(s.text, s.context_index, s.start) for s in spans] for spans in alone]
+    assert [s.score for spans in together for s in spans] == pytest.approx(
+        [s.score for spans in alone for s in spans], abs=1e-4)
+    assert together[2] == []
+
+
+def test_a_batch_needs_one_list_of_contexts_per_question(reader):
+    with pytest.raises(ValueError, match="one list of contexts per question"):
+        reader.read_batch(["a?", "b?"], [["text"]])
