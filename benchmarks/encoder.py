@@ -48,7 +48,7 @@ def main(argv=None):
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from bertsearch.device import choose_device
+    from bertsearch.device import choose_device, effective_precision
     from bertsearch.encoder import Encoder
     from bertsearch.models import DEFAULT_ENCODER, resolve_model_path
 
@@ -129,6 +129,7 @@ def main(argv=None):
             "cosine_to_fp32": {"min": float(cosine.min()), "mean": float(cosine.mean())},
             "same_top1": float(np.mean(top[:, 0] == reference_top[:, 0])),
             "same_top10": float(np.mean(np.all(top == reference_top, axis=1))),
+            "top10_overlap": float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(top, reference_top)])),
             "recall@1": float(np.mean(top[:, 0] == gold)),
         }
         if peak:
@@ -144,6 +145,7 @@ def main(argv=None):
                     row[label] = spread([p / o for p, o in zip(seconds[peer], seconds[name])])
 
     result = {
+        "default_precision": effective_precision("auto", device),
         "model": args.model,
         "pooling": pooling,
         "passages": len(passages),

@@ -77,7 +77,7 @@ def render_encoder(result: dict) -> list[str]:
                  f"the same paragraphs for {result['questions']} of their questions, against bertsearch fp32.")
     lines.append("")
     head = ["contender", "passages/s", "tokens/s", "× sentence-transformers same precision", "× sentence-transformers fp32",
-            "min cosine to fp32", "same top-1", "same top-10", "recall@1"]
+            "min cosine to fp32", "same top-1", "same top-10 (in order)", "top-10 overlap", "recall@1"]
     if gpu:
         head.append("share of bf16 peak FLOP/s")
     rows = []
@@ -86,11 +86,13 @@ def render_encoder(result: dict) -> list[str]:
                  spread(row["vs_peer_same_precision"], "{:.2f}×") if "vs_peer_same_precision" in row else "",
                  spread(row["vs_peer_fp32"], "{:.2f}×") if "vs_peer_fp32" in row else "",
                  f"{row['cosine_to_fp32']['min']:.5f}", pct(row["same_top1"]), pct(row["same_top10"]),
-                 pct(row["recall@1"])]
+                 pct(row["top10_overlap"]) if "top10_overlap" in row else "", pct(row["recall@1"])]
         if gpu:
             cells.append(spread(row["bf16_peak_share"], "{:.1f}%", 100) if "bf16_peak_share" in row else "")
         rows.append(cells)
     lines += table(head, rows)
+    if "default_precision" in result:
+        lines += [f"bertsearch's default precision here: {result['default_precision']}; sentence-transformers' is fp32.", ""]
     if gpu and result.get("bf16_peak_flops"):
         lines += [f"FLOP/s count the encoder's matrix products over the real tokens (no padding), against a bf16 "
                   f"dense peak of {result['bf16_peak_flops'] / 1e12:,.0f} TFLOP/s.", ""]
