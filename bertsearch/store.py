@@ -158,7 +158,7 @@ class Store:
             if self.db.conn.in_transaction:
                 yield
                 return
-            self.db.execute("BEGIN")
+            self.db.conn.execute("BEGIN")
             try:
                 yield
             finally:
@@ -168,8 +168,8 @@ class Store:
 
     @_serialized
     def meta(self, key: str, default=None):
-        rows = list(self.db.query("select value from meta where key = ?", [key]))
-        return json.loads(rows[0]["value"]) if rows else default
+        row = self.db.conn.execute("select value from meta where key = ?", [key]).fetchone()
+        return json.loads(row[0]) if row else default
 
     @_serialized
     def set_meta(self, key: str, value) -> None:
@@ -285,12 +285,8 @@ class Store:
         """Passages by id, with their document's path."""
         if not len(ids):
             return {}
-        marks = ",".join("?" * len(ids))
-        sql = (
-            "select passages.id, documents.path, passages.start, passages.end, passages.line, passages.text "
-            f"from passages join documents on documents.id = passages.document_id where passages.id in ({marks})"
-        )
-        return {row[0]: PassageRow(*row) for row in self.db.execute(sql, [int(i) for i in ids])}
+        rows = self.db.conn.execute(_passages_sql(len(ids)), [int(i) for i in ids])
+        return {row[0]: PassageRow(*row) for row in rows}
 
     @_serialized
     def counts(self) -> dict:
@@ -305,15 +301,19 @@ class Store:
     def faiss(self):
         """The FAISS index for the current generation, loaded or rebuilt as needed."""
         with self.snapshot():
-            generation = self.generation
-            if self._faiss is None or self._faiss_generation != generation:
-                self._faiss, self._faiss_file = self._load_faiss(generation), None
-                if self._faiss is not None:
-                    self._faiss_file = self.faiss_path(generation)
-                else:
-                    self._faiss = self._rebuild_faiss()
-                self._faiss_generation = generation
-            return self._faiss
+            return self._snapshot_faiss()
+
+    def _snapshot_faiss(self):
+        """`faiss`, for a caller already inside a snapshot."""
+        generation = self.generation
+        if self._faiss is None or self._faiss_generation != generation:
+            self._faiss, self._faiss_file = self._load_faiss(generation), None
+            if self._faiss is not None:
+                self._faiss_file = self.faiss_path(generation)
+            else:
+                self._faiss = self._rebuild_faiss()
+            self._faiss_generation = generation
+        return self._faiss
 
     def faiss_path(self, generation: int) -> Path:
         return self.folder / FAISS_PATTERN.format(generation)
@@ -328,7 +328,7 @@ class Store:
 
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(ids, dtype=np.int64)))
         with self.snapshot():
-            index = self.faiss
+            index = self._snapshot_faiss()
             k = max(1, min(k, index.ntotal))
             return index.search(np.ascontiguousarray(queries, dtype=np.float32), k, params=params)
 
@@ -439,6 +439,14 @@ class Store:
     @_serialized
     def close(self) -> None:
         self.db.close()
+
+
+@functools.lru_cache(maxsize=64)
+def _passages_sql(count: int) -> str:
+    """The passage look-up for `count` ids: one SQL text per count, so SQLite's statement cache reuses it."""
+    marks = ",".join("?" * count)
+    return ("select passages.id, documents.path, passages.start, passages.end, passages.line, passages.text "
+            f"from passages join documents on documents.id = passages.document_id where passages.id in ({marks})")
 
 
 def _fsync_folder(folder: Path) -> None:
