@@ -475,6 +475,7 @@ class Index:
         if self._store is not None:
             self._store.close()
             self._store = None
+        self._encoder_recorded = False  # the folder may hold another index when reopened
 
     def __enter__(self):
         return self
