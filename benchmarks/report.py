@@ -134,20 +134,21 @@ def render_search(result: dict) -> list[str]:
     lines = header(result)
     first = result["sizes"][0]
     lines.append(f"{first['queries']} queries per round, k={first['k']}, {first['rounds']} round(s), "
-                 f"{first['faiss_threads']} FAISS thread(s); {result['dim']}-dimensional vectors, "
+                 f"{first['faiss_threads']} FAISS thread(s); {result['dim']}-dimensional vectors{_latent(first)}, "
                  f"{result['text_chars']} characters of text per passage, ten passages per document. "
                  "Each query runs once per round both ways, in turns; its latency is its best over the rounds (which drops "
                  "the times another process had the core). Overhead is bertsearch's median over FAISS's, less one "
                  "(in brackets: the same from each round alone, min–max); metadata is the per-query difference, with "
                  "the two SQLite reads Index.search makes timed alone: the index generation check and the passage rows. "
                  "On a shared machine wall time counts the waits for a core, so the same is given in this process's "
-                 "CPU time (FAISS runs on one thread), best of the rounds too.")
+                 "CPU time (FAISS runs on one thread), best of the rounds too."
+                 + (f" Index.search runs in {first['mode']} mode, as raw FAISS does." if "mode" in first else ""))
     lines.append("")
     rows = []
     for s in result["sizes"]:
         for kind in [kind for kind in ("flat", "hnsw") if kind in s]:
             m = s[kind]
-            extra = f" M={m['M']}, recall@{s['k']} {pct(m['recall_at_k_vs_flat'])} of flat" if kind == "hnsw" else ""
+            extra = f" {_hnsw_settings(s, m)}, recall@{s['k']} {pct(m['recall_at_k_vs_flat'])} of flat" if kind == "hnsw" else ""
             rows.append([f"{s['passages']:,}", f"{kind}{extra}",
                          f"{m['faiss_us']['p50']:,.0f} / {m['faiss_us']['p95']:,.0f}",
                          f"{m['bertsearch_us']['p50']:,.0f} / {m['bertsearch_us']['p95']:,.0f}",
@@ -166,6 +167,18 @@ def render_search(result: dict) -> list[str]:
               "its FAISS index from SQLite; HNSW build time is FAISS adding the same vectors. Peak memory is the "
               "process's peak resident set at the end of that step (the flat index is freed before HNSW is built).", ""]
     return lines
+
+
+def _latent(size: dict) -> str:
+    """How the synthetic vectors were made; results from before #3 used i.i.d. random ones and say nothing."""
+    if "latent_dim" not in size:
+        return ""
+    return f" of intrinsic dimension {size['latent_dim']} (real embeddings have a low one: see benchmarks/search.py)"
+
+
+def _hnsw_settings(size: dict, hnsw: dict) -> str:
+    # Results from before #3 (no latent_dim) all searched with efSearch 64 and showed only M.
+    return f"M={hnsw['M']}" + (f", efSearch={hnsw['efSearch']}" if "latent_dim" in size else "")
 
 
 def render_ask(result: dict) -> list[str]:

@@ -138,6 +138,7 @@ class Index:
         self._store = None
         self._encoder = None
         self._reader = None
+        self._encoder_recorded = False  # once the index records its encoder, it never forgets it
 
     # -- opening ------------------------------------------------------------
 
@@ -374,16 +375,21 @@ class Index:
         query = _clean_query(query)
         if k < 1:
             raise InvalidQueryError("k must be at least 1")
-        if self.store.meta("encoder") is None:  # a reader must not record an encoder: that is the first writer's
+        if not self._has_encoder():  # a reader must not record an encoder: that is the first writer's
             raise IndexNotFoundError(f"the index at {self.path} has nothing indexed yet: run 'bertsearch index PATH' first")
         return self._retrieve(query, k, _check_mode(mode), Filters(path, _as_tuple(ext), after, before))
+
+    def _has_encoder(self) -> bool:
+        if not self._encoder_recorded:
+            self._encoder_recorded = self.store.meta("encoder") is not None
+        return self._encoder_recorded
 
     def _retrieve(self, query: str, k: int, mode: str, filters: Filters, vector=None) -> list[SearchResult]:
         """`search` without argument checks; `vector` is the query's, when already encoded."""
         if mode != "bm25" and vector is None:
             vector = self.encoder.encode([query])
         store = self.store
-        where, params = filters.sql()
+        where, params = filters.sql() if filters else ("", [])
         with store.snapshot():  # FAISS ids, BM25 and passage rows from the same commit
             allowed = store.passage_ids(where, params) if where else None
             if allowed is not None and not allowed:
@@ -398,12 +404,12 @@ class Index:
         return [
             SearchResult(float(score), r.path, r.start, r.end, r.line, r.text, r.id)
             for i, score in scored
-            if (r := rows.get(int(i)))
+            if (r := rows.get(i))
         ]
 
     def _dense(self, vector, k: int, allowed: Sequence[int] | None) -> list[tuple[int, float]]:
         scores, ids = self.store.search(vector, k, ids=allowed)
-        return [(int(i), float(s)) for s, i in zip(scores[0], ids[0]) if i >= 0]
+        return [(i, s) for s, i in zip(scores[0].tolist(), ids[0].tolist()) if i >= 0]
 
     def _hybrid(self, query: str, vector, k: int, allowed, where: str, params) -> list[tuple[int, float]]:
         """Each side nominates candidates; each candidate gets both scores; the two are fused."""
@@ -469,6 +475,7 @@ class Index:
         if self._store is not None:
             self._store.close()
             self._store = None
+        self._encoder_recorded = False  # the folder may hold another index when reopened
 
     def __enter__(self):
         return self

@@ -114,3 +114,22 @@ def test_searching_an_index_that_has_nothing_yet_records_no_encoder(tmp_path, ti
     with pytest.raises(IndexNotFoundError, match="nothing indexed yet"):
         Index(tmp_path / "index").search("anything")
     assert Index(tmp_path / "index", model=tiny_bert).add([corpus]).added
+
+
+def test_a_reader_index_follows_what_another_index_writes(tmp_path, tiny_bert, corpus):
+    """Nothing a reader keeps between searches (its FAISS index, that the index has an encoder) goes stale."""
+    from bertsearch.store import Store
+
+    Store(tmp_path / "index", create=True).close()
+    reader = Index(tmp_path / "index")
+    with pytest.raises(IndexNotFoundError, match="nothing indexed yet"):
+        reader.search("anything")
+    writer = Index(tmp_path / "index", model=tiny_bert)
+    writer.add([corpus / "paris.txt"])
+    assert {h.path for h in reader.search("tower", k=100)} == {str(corpus / "paris.txt")}
+    writer.add([corpus / "bees.md"])
+    everything = {str(corpus / "paris.txt"), str(corpus / "bees.md")}
+    assert {h.path for h in reader.search("tower", k=100)} == everything
+    assert {h.path for h in writer.search("tower", k=100)} == everything  # its own write, through its own store
+    writer.remove([corpus / "paris.txt"])
+    assert {h.path for h in reader.search("tower", k=100, mode="dense")} == {str(corpus / "bees.md")}

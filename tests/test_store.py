@@ -168,3 +168,46 @@ def test_threads_sharing_one_store_never_trip_over_each_others_transactions(tmp_
     for thread in threads:
         thread.join()
     assert not errors, errors[:3]
+
+
+def test_a_snapshot_sees_one_commit_and_the_next_sees_the_writers(tmp_path):
+    writer = make_store(tmp_path)
+    put(writer, "/a", ["one"])
+    reader = Store(tmp_path)
+    with reader.snapshot():
+        before = reader.generation
+        vectors = put(writer, "/b", ["two", "three"], seed=1)  # another connection commits meanwhile
+        ids = reader.search(vectors[:1], 10)[1][0]
+        assert (reader.generation, reader.faiss.ntotal) == (before, 1)
+        assert [p.text for p in reader.passages(ids).values()] == ["one"]
+    assert reader.generation == before + 1
+    ids = reader.search(vectors[:1], 1)[1][0]
+    assert reader.passages(ids)[ids[0]].text == "two" and agree(reader)
+
+
+def test_a_write_through_the_same_store_shows_in_its_next_search(tmp_path):
+    store = make_store(tmp_path)
+    put(store, "/a", ["one"])
+    assert store.faiss.ntotal == 1
+    vectors = put(store, "/b", ["two"], seed=1)
+    ids = store.search(vectors, 1)[1][0]
+    assert store.passages(ids)[ids[0]].text == "two" and store.generation == 2
+
+
+def test_an_error_inside_a_snapshot_ends_its_transaction_and_frees_the_store(tmp_path):
+    import threading
+
+    store = make_store(tmp_path)
+    with pytest.raises(ZeroDivisionError):
+        with store.snapshot():
+            with store.snapshot():  # nested: the outer one owns the transaction
+                1 / 0
+    assert not store.db.conn.in_transaction
+    entered = threading.Event()
+
+    def read():
+        with store.snapshot():
+            entered.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    assert entered.wait(timeout=10)  # the lock was released
