@@ -55,6 +55,7 @@ def main(argv=None):
         stages = {p: {s: [] for s in ("encode", "search", "read", "total")} for p in indexes}
         medians = {p: [] for p in indexes}
         predictions = {p: [] for p in indexes}
+        best_spans = {p: [] for p in indexes}
         for r in range(args.rounds):
             round_totals = {p: [] for p in indexes}
             for i, q in enumerate(questions):
@@ -69,8 +70,10 @@ def main(argv=None):
                                         ("search", total - sum(enc) - sum(rd)), ("total", total)):
                         stages[p][name].append(value)
                     round_totals[p].append(total)
-                    if r == 0:
+                    if r == 0:  # untimed: the answer, and the best span even where ask abstained
                         predictions[p].append(result.answers[0].text if result.found else "")
+                        best = index.reader.spans(q.question, [h.text for h in result.passages], per_window=1)
+                        best_spans[p].append(best[0].text if best else "")
             for p in indexes:
                 medians[p].append(float(np.median(round_totals[p])))
         counts = indexes["fp32"].store.counts()
@@ -86,6 +89,8 @@ def main(argv=None):
                for name, v in stages[p].items()},
             "p50_per_round": spread(medians[p]),
             "squad": squad_metrics(questions, predictions[p]),
+            "answered": sum(bool(t) for t in predictions[p]) / len(questions),
+            "squad_always_answering": squad_metrics(questions, best_spans[p]),
         })
     result = {"articles": args.articles, **counts, "questions": len(questions), "k": args.k, "rounds": args.rounds,
               "reader": args.reader or reader_name, "index_seconds": index_seconds,

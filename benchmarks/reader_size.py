@@ -43,7 +43,7 @@ def main(argv=None):
     sample = load_squad(args.squad, args.questions)
     bundled = Reader("bundled", device="cpu")
     with tempfile.TemporaryDirectory() as folder:
-        base = Reader(bert_base_qa(folder, bundled.tokenizer), device="cpu")
+        base = Reader(bert_base_qa(folder, bundled.tokenizer), device="cpu")  # both in the default precision
         readers = {"bundled": bundled, "bert-base": base}
         for reader in readers.values():  # warm up
             reader.read(sample[0].question, [sample[0].context])
@@ -55,6 +55,7 @@ def main(argv=None):
     ratios = spread([b / s for b, s in zip(seconds["bert-base"], seconds["bundled"])])
     config = json.loads((BUNDLED_READER_PATH / "reader_config.json").read_text())
     write_result("readersize-cpu", {
+        "precision": bundled.precision,
         "questions": len(sample),
         "parameters": {name: sum(p.numel() for p in r.model.parameters()) for name, r in readers.items()},
         "questions_per_second": per_second,

@@ -27,9 +27,11 @@ by `python benchmarks/report.py` (do not edit it by hand). bertsearch and its pe
 run in the same process on the same inputs, in turns, the order rotating each
 round; a figure given as *median (min–max)* spans the rounds. Timings on a shared
 machine are noisy: compare ratios taken in the same run, not figures across runs.
-The CPU runs of 2026-11-23 shared a 2-core machine with other engineers' jobs (a
-load average of 9 to 15), so their absolute figures are many times slower than an
-idle machine gives, and their spreads are wide.
+The CPU figures for the encoder, the readers, search and `ask` were taken on
+2026-11-23 with nothing else running on the 2-core machine (each header gives the
+load average at the run's end; two threads of work read about 2). The hybrid
+retrieval and re-ranking sections at the end come from earlier runs that shared
+the machine with other jobs, and say so.
 """
 
 
@@ -190,9 +192,15 @@ def render_ask(result: dict) -> list[str]:
     rows = [[r["precision"], f"{r['total']['p50']:,.0f}", f"{r['total']['p95']:,.0f}",
              spread(r["p50_per_round"], "{:,.0f}"), f"{r['encode']['p50']:,.1f}", f"{r['search']['p50']:,.2f}",
              f"{r['read']['p50']:,.0f}", f"{r['squad']['exact_match']:.1f} / {r['squad']['f1']:.1f}"]
+            + ([pct(r["answered"], 0), f"{r['squad_always_answering']['exact_match']:.1f} / "
+                f"{r['squad_always_answering']['f1']:.1f}"] if "answered" in r else [])
             for r in result["rows"]]
+    answering = ["answered", "EM / F1 always answering"] if "answered" in result["rows"][0] else []
     lines += table(["precision", "ask p50 ms", "ask p95 ms", "p50 per round", "encode p50", "search p50", "read p50",
-                    "EM / F1"], rows)
+                    "EM / F1"] + answering, rows)
+    if answering:
+        lines += ["`ask` abstains (\"no answer found\") when its best span scores under the reader's no-answer "
+                  "threshold; *always answering* scores the best span anyway.", ""]
     if "default_cpu_precision" in result:
         lines += [f"The default on this CPU is {result['default_cpu_precision']}.", ""]
     return lines
@@ -225,7 +233,7 @@ def render_readersize(result: dict) -> list[str]:
         f"| BERT-base-sized | {params['bert-base'] / 1e6:.1f}M | {spread(q['bert-base'])} |",
         "",
         f"The bundled reader reads {spread(result['speedup'], '{:.1f}')} times as many questions per second "
-        f"({result['questions']} questions, fp32).",
+        f"({result['questions']} questions, {result.get('precision', 'fp32')}).",
         "",
     ]
     return lines
