@@ -153,17 +153,19 @@ def search(query, index_path, k, mode, path_glob, ext, after, before, device, as
 @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many passages to read.")
 @click.option("-n", "--alternatives", type=click.IntRange(min=0), default=3, show_default=True, help="How many other answers to show.")
 @click.option("--reader", envvar="BERTSEARCH_READER", help="Question-answering model: a hub id or a local folder (env BERTSEARCH_READER; default: the bundled reader).")
+@click.option("--always-answer", is_flag=True, help="Give the best answer even when it scores under the reader's no-answer threshold.")
 @retrieval_options
 @device_option
 @json_option
 @friendly_errors
-def ask(question, index_path, k, alternatives, reader, mode, path_glob, ext, after, before, device, as_json):
+def ask(question, index_path, k, alternatives, reader, always_answer, mode, path_glob, ext, after, before, device, as_json):
     """Answer QUESTION from the indexed documents, citing file and position."""
     from .index import Index
 
     _quiet_transformers()
     with Index(index_path, device=device, reader=reader) as idx:
-        result = idx.ask(question, k=k, top_n=alternatives + 1, **_retrieval(mode, path_glob, ext, after, before))
+        result = idx.ask(question, k=k, top_n=alternatives + 1, always_answer=always_answer,
+                         **_retrieval(mode, path_glob, ext, after, before))
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(result), indent=2, ensure_ascii=False))
         return

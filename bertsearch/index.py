@@ -423,7 +423,7 @@ class Index:
         return hybrid.fuse(cosine, bm25)[:k]
 
     def ask(self, question: str, k: int = 10, top_n: int = 5, mode: str = DEFAULT_MODE, path: str | None = None,
-            ext: str | Sequence[str] | None = None, after=None, before=None) -> AskResult:
+            ext: str | Sequence[str] | None = None, after=None, before=None, always_answer: bool = False) -> AskResult:
         """Answers to `question` read from the `k` best passages, best first.
 
         `mode` and the filters are those of `search`. Answers and passages are
@@ -432,14 +432,15 @@ class Index:
         reader finds nothing comes after the others, in retrieval order.
 
         When the reader has a calibrated no-answer threshold and no span reaches
-        it, `answers` is empty and `passages` still holds what was retrieved.
+        it, `answers` is empty and `passages` still holds what was retrieved;
+        `always_answer=True` returns the best spans anyway.
         """
         question = _clean_query(question)
         passages = self.search(question, k, mode=mode, path=path, ext=ext, after=after, before=before)
         reader = self.reader
         spans = reader.spans(question, [p.text for p in passages], per_window=top_n)
         threshold = reader.no_answer_threshold
-        if spans and threshold is not None and spans[0].score < threshold:
+        if spans and threshold is not None and spans[0].score < threshold and not always_answer:
             return AskResult(question, [], passages)
         answers, best = [], {}
         for span in spans:

@@ -87,3 +87,19 @@ def test_the_report_renders_every_result(script, tmp_path):
     for name in ("Retrieval by pooling", "741", "62.5%"):
         assert name in page
     report.main(["--check"])  # docs/benchmarks.md is what the results give
+
+
+def test_no_answer_benchmark_scores_three_thresholds(script, tiny_bert, tiny_qa, tmp_path):
+    article = {"title": "Moon", "paragraphs": [{"context": "Apollo 11 landed on the Moon in 1969.", "qas": [
+        {"id": "a", "question": "When did Apollo 11 land?", "is_impossible": False,
+         "answers": [{"text": "1969", "answer_start": 32}]},
+        {"id": "b", "question": "Who landed on Mars?", "is_impossible": True, "answers": []},
+    ]}]}
+    squad = tmp_path / "v2.json"
+    squad.write_text(json.dumps({"version": "v2.0", "data": [article]}))
+    out = script("no_answer").main(["--squad", str(squad), "--every", "1", "-k", "1", "--model", tiny_bert,
+                                    "--reader", tiny_qa])
+    assert (out["questions"], out["unanswerable"]) == (2, 1)
+    assert out["always answering"]["answered"] == 1.0
+    # The best cut on these very scores is never worse than answering always.
+    assert out["best cut here"]["f1"] >= out["always answering"]["f1"]

@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import pytest
 from click.testing import CliRunner
@@ -71,6 +72,15 @@ def test_ask_prints_the_answer_highlighted_with_alternatives(run, indexed, tiny_
     result = run("ask", "Where is the tower?", "--reader", tiny_qa, "-n", "2")
     assert result.exit_code == 0
     assert "**" in result.stdout and "Alternatives:" in result.stdout and "[chars " in result.stdout
+
+
+def test_ask_says_no_answer_found_under_the_threshold_unless_always_answering(run, indexed, tiny_qa, tmp_path):
+    strict = tmp_path / "strict-reader"
+    shutil.copytree(tiny_qa, strict)
+    (strict / "reader_config.json").write_text(json.dumps({"no_answer_threshold": 1e9}))
+    assert "No answer found" in run("ask", "Where is the tower?", "--reader", strict).stdout
+    result = run("ask", "Where is the tower?", "--reader", strict, "--always-answer", "--json")
+    assert json.loads(result.stdout)["answers"]
 
 
 def test_ask_without_a_reader_fails_in_one_line_naming_the_fix(run, indexed, tmp_path):

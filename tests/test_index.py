@@ -107,7 +107,7 @@ def test_an_empty_folder_is_nothing_to_index(index, tmp_path):
         index.add([tmp_path / "empty"])
 
 
-def ranked_ask(tmp_path, tiny_qa, retrieval: dict[str, float]):
+def ranked_ask(tmp_path, tiny_qa, retrieval: dict[str, float], threshold=None, **ask_options):
     """`ask` over hand-made passages with these retrieval scores; the reader scores 'bridge' 18, 'river' 2."""
     from bertsearch.index import SearchResult
     from bertsearch.reader import Reader
@@ -117,10 +117,19 @@ def ranked_ask(tmp_path, tiny_qa, retrieval: dict[str, float]):
     index = Index(tmp_path / "index")
     index._reader = Reader(tiny_qa, max_length=64, stride=16)
     hand_set_logits(index._reader, {"bridge": 9.0, "river": 1.0})
+    index._reader.no_answer_threshold = threshold
     passages = [SearchResult(score, f"{text}.txt", 0, 20, 1, f"by the {text} here", n)
                 for n, (text, score) in enumerate(retrieval.items())]
     index.search = lambda *args, **kwargs: passages
-    return index.ask("where?", k=2)
+    return index.ask("where?", k=2, **ask_options)
+
+
+def test_ask_abstains_under_the_no_answer_threshold_unless_told_to_always_answer(tmp_path, tiny_qa):
+    abstained = ranked_ask(tmp_path, tiny_qa, {"river": 1.0, "bridge": 0.0}, threshold=20.0)
+    assert not abstained.found and [p.path for p in abstained.passages] == ["river.txt", "bridge.txt"]
+    answered = ranked_ask(tmp_path, tiny_qa, {"river": 1.0, "bridge": 0.0}, threshold=20.0, always_answer=True)
+    assert answered.answers[0].text == "bridge"
+    assert ranked_ask(tmp_path, tiny_qa, {"river": 1.0, "bridge": 0.0}, threshold=17.0).found  # 18 clears 17
 
 
 def test_ask_ranks_by_retrieval_and_reader_scores_fused(tmp_path, tiny_qa):
