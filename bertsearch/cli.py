@@ -176,6 +176,8 @@ def ask(question, index_path, k, alternatives, reader, always_answer, mode, path
             click.echo(textwrap.indent(_wrap(_snippet(passage.text)), "    ") + "\n")
         return
     best, *others = result.answers
+    if not result.confident:
+        click.echo("(Under the reader's no-answer threshold: a best guess.)")
     click.echo(click.style(best.text, bold=True))
     click.echo(f"  {_cite(best.path, best.line, best.start, best.end)}  (score {best.rank_score:.2f})\n")
     click.echo(textwrap.indent(_wrap(_highlight(best)), "  "))

@@ -71,6 +71,7 @@ class AskResult:
     question: str
     answers: list[Answer]
     passages: list[SearchResult]
+    confident: bool = True  # the best span cleared the reader's no-answer threshold (or it has none)
 
     @property
     def found(self) -> bool:
@@ -432,16 +433,17 @@ class Index:
         reader finds nothing comes after the others, in retrieval order.
 
         When the reader has a calibrated no-answer threshold and no span reaches
-        it, `answers` is empty and `passages` still holds what was retrieved;
-        `always_answer=True` returns the best spans anyway.
+        it, `answers` is empty, `confident` is False and `passages` still holds
+        what was retrieved; `always_answer=True` returns the best spans anyway.
         """
         question = _clean_query(question)
         passages = self.search(question, k, mode=mode, path=path, ext=ext, after=after, before=before)
         reader = self.reader
         spans = reader.spans(question, [p.text for p in passages], per_window=top_n)
         threshold = reader.no_answer_threshold
-        if spans and threshold is not None and spans[0].score < threshold and not always_answer:
-            return AskResult(question, [], passages)
+        confident = not spans or threshold is None or spans[0].score >= threshold
+        if not confident and not always_answer:
+            return AskResult(question, [], passages, confident=False)
         answers, best = [], {}
         for span in spans:
             passage = passages[span.context_index]
@@ -456,7 +458,7 @@ class Index:
             ))
         answers.sort(key=lambda answer: -answer.rank_score)
         order = sorted(range(len(passages)), key=lambda i: -best.get(i, -math.inf))
-        return AskResult(question, _distinct(answers)[:top_n], [passages[i] for i in order])
+        return AskResult(question, _distinct(answers)[:top_n], [passages[i] for i in order], confident)
 
     def info(self) -> dict:
         store = self.store

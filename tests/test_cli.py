@@ -79,8 +79,9 @@ def test_ask_says_no_answer_found_under_the_threshold_unless_always_answering(ru
     shutil.copytree(tiny_qa, strict)
     (strict / "reader_config.json").write_text(json.dumps({"no_answer_threshold": 1e9}))
     assert "No answer found" in run("ask", "Where is the tower?", "--reader", strict).stdout
-    result = run("ask", "Where is the tower?", "--reader", strict, "--always-answer", "--json")
-    assert json.loads(result.stdout)["answers"]
+    data = json.loads(run("ask", "Where is the tower?", "--reader", strict, "--always-answer", "--json").stdout)
+    assert data["answers"] and data["confident"] is False
+    assert "a best guess" in run("ask", "Where is the tower?", "--reader", strict, "--always-answer").stdout
 
 
 def test_ask_without_a_reader_fails_in_one_line_naming_the_fix(run, indexed, tmp_path):

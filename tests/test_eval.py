@@ -109,6 +109,9 @@ def test_the_readers_threshold_turns_weak_answers_into_abstentions(squad_file, t
     assert result["reader"]["exact_match"] == pytest.approx(60.0)
     assert result["no_answer"] == {"threshold": 5.0, "reader_accuracy": 0.8, "ask_accuracy": 0.8}
     assert result["reader_always_answering"]["exact_match"] == pytest.approx(60.0)
+    # ask abstains where the reader does, and scores what it would have answered too.
+    assert result["ask"]["exact_match"] == result["reader"]["exact_match"]
+    assert result["ask_always_answering"]["exact_match"] == result["reader_always_answering"]["exact_match"]
 
 
 def test_retrieval_finds_everything_in_a_corpus_smaller_than_the_depth(squad_file, tiny_bert, tmp_path):

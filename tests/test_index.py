@@ -126,10 +126,12 @@ def ranked_ask(tmp_path, tiny_qa, retrieval: dict[str, float], threshold=None, *
 
 def test_ask_abstains_under_the_no_answer_threshold_unless_told_to_always_answer(tmp_path, tiny_qa):
     abstained = ranked_ask(tmp_path, tiny_qa, {"river": 1.0, "bridge": 0.0}, threshold=20.0)
-    assert not abstained.found and [p.path for p in abstained.passages] == ["river.txt", "bridge.txt"]
-    answered = ranked_ask(tmp_path, tiny_qa, {"river": 1.0, "bridge": 0.0}, threshold=20.0, always_answer=True)
-    assert answered.answers[0].text == "bridge"
-    assert ranked_ask(tmp_path, tiny_qa, {"river": 1.0, "bridge": 0.0}, threshold=17.0).found  # 18 clears 17
+    assert not abstained.found and not abstained.confident
+    assert [p.path for p in abstained.passages] == ["river.txt", "bridge.txt"]
+    guessed = ranked_ask(tmp_path, tiny_qa, {"river": 1.0, "bridge": 0.0}, threshold=20.0, always_answer=True)
+    assert guessed.answers[0].text == "bridge" and not guessed.confident
+    cleared = ranked_ask(tmp_path, tiny_qa, {"river": 1.0, "bridge": 0.0}, threshold=17.0)  # 18 clears 17
+    assert cleared.found and cleared.confident
 
 
 def test_ask_ranks_by_retrieval_and_reader_scores_fused(tmp_path, tiny_qa):
