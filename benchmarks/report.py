@@ -200,7 +200,7 @@ def render_ask(result: dict) -> list[str]:
                     "EM / F1"] + answering, rows)
     if answering:
         lines += ["`ask` abstains (\"no answer found\") when its best span scores under the reader's no-answer "
-                  "threshold; *always answering* scores the best span anyway.", ""]
+                  "threshold; *always answering* scores its best answer anyway (`--always-answer`).", ""]
     if "default_cpu_precision" in result:
         lines += [f"The default on this CPU is {result['default_cpu_precision']}.", ""]
     return lines
