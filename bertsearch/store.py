@@ -196,10 +196,8 @@ class Store:
 
     @property
     def generation(self) -> int:
-        """How many writes the index has committed; every search reads it, so it is read as a plain integer."""
-        with self._lock:
-            row = self.db.conn.execute("select value from meta where key = 'generation'").fetchone()
-        return int(row[0]) if row else 0
+        """How many writes the index has committed."""
+        return self.meta("generation", 0)
 
     @_serialized
     def check_encoder(self, fingerprint: dict) -> None:
