@@ -1,31 +1,10 @@
-import os
-
 import numpy as np
 import pytest
 
 from bertsearch.errors import EncoderMismatchError, IndexNotFoundError
-from bertsearch.chunking import Chunk
 from bertsearch.store import Store
 from bertsearch.vectors import FILE_PATTERN
-
-DIM = 8
-FINGERPRINT = {"model": "test-model", "pooling": "cls", "dim": DIM}
-
-
-def make_store(folder):
-    store = Store(folder, create=True)
-    store.record_encoder(FINGERPRINT)
-    return store
-
-
-def put(store, path, texts, seed=0):
-    rng = np.random.default_rng(seed)
-    vectors = rng.normal(size=(len(texts), DIM)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    passages = [Chunk(i * 10, i * 10 + 5, 1, t, f"hash-{path}-{t}") for i, t in enumerate(texts)]
-    store.put_document(path, os.stat(__file__), f"doc-{path}", "txt", passages, vectors)
-    return vectors
-
+from conftest import STORE_ENCODER as FINGERPRINT, make_store, put
 
 def agree(store):
     """Every passage id in SQLite is in FAISS and nothing else is."""
