@@ -223,6 +223,19 @@ class Store:
             self._follow_write(before, old_ids, [], None)
         return deleted
 
+    @_serialized
+    def bulk_load(self, documents: Iterable[Sequence], passages: Iterable[Sequence]) -> None:
+        """Insert raw rows in one transaction (one generation), for importers and benchmarks that build
+        large indexes: documents (id, path, size, mtime_ns, content_hash, format, indexed_at) and passages
+        (id, document_id, seq, start, end, line, text, content_hash, float32 vector bytes)."""
+        with self.db.atomic():
+            self.db.conn.executemany("insert into documents (id, path, size, mtime_ns, content_hash, format, "
+                                     "indexed_at) values (?, ?, ?, ?, ?, ?, ?)", documents)
+            self.db.conn.executemany('insert into passages (id, document_id, seq, start, "end", line, text, '
+                                     "content_hash, vector) values (?, ?, ?, ?, ?, ?, ?, ?, ?)", passages)
+            self._bump_generation()
+        self._vectors = None  # rebuilt (or loaded) on next use
+
     def _delete_document(self, path: str) -> list[int] | None:
         document = self.document(path)
         if document is None:

@@ -190,3 +190,16 @@ def test_an_error_inside_a_snapshot_ends_its_transaction_and_frees_the_store(tmp
 
     threading.Thread(target=read, daemon=True).start()
     assert entered.wait(timeout=10)  # the lock was released
+
+
+def test_a_bulk_load_is_one_generation_and_searchable_both_ways(tmp_path):
+    store = make_store(tmp_path)
+    vectors = np.eye(8, dtype=np.float32)[:3]
+    store.bulk_load([(1, "/a", 0, 0, "", "txt", ""), (2, "/b", 0, 0, "", "txt", "")],
+                    [(10, 1, 0, 0, 5, 1, "walruses", "h10", vectors[0].tobytes()),
+                     (11, 1, 1, 6, 11, 2, "narwhals", "h11", vectors[1].tobytes()),
+                     (12, 2, 0, 0, 5, 1, "beluga", "h12", vectors[2].tobytes())])
+    assert store.counts() == {"documents": 2, "passages": 3} and store.generation == 1
+    assert store.search_vectors(vectors[1:2], 1)[1][0][0] == 11
+    assert store.bm25_search("beluga", 5)[0][0] == 12
+    assert agree(store)
