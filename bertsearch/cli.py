@@ -50,6 +50,22 @@ def json_option(command):
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(command)
 
 
+class IsoDate(click.ParamType):
+    """A date or date and time in ISO 8601, as `datetime.fromisoformat` reads it (2024-05-31, 2024-05-31T14:00)."""
+
+    name = "DATE"
+
+    def convert(self, value, param, ctx):
+        from datetime import datetime
+
+        if isinstance(value, datetime):
+            return value
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date: use 2024-05-31 or 2024-05-31T14:00", param, ctx)
+
+
 def retrieval_options(command):
     """--mode and the filters, shared by search and ask; they arrive as one `retrieval` dict."""
     options = [
@@ -57,8 +73,8 @@ def retrieval_options(command):
                      help="hybrid: BM25 and vectors fused; dense: vectors only; bm25: words only."),
         click.option("--path", "path_glob", metavar="GLOB", help="Only documents whose path matches GLOB (relative to the working folder; * also crosses /)."),
         click.option("--ext", multiple=True, help="Only documents with this extension, e.g. md (repeat for more)."),
-        click.option("--after", type=click.DateTime(), help="Only documents modified at or after this date (e.g. 2024-05-31)."),
-        click.option("--before", type=click.DateTime(), help="Only documents modified before this date."),
+        click.option("--after", type=IsoDate(), help="Only documents modified at or after this date (e.g. 2024-05-31)."),
+        click.option("--before", type=IsoDate(), help="Only documents modified before this date."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -69,8 +85,8 @@ def _retrieval(mode, path_glob, ext, after, before) -> dict:
     return {"mode": mode, "path": path_glob, "ext": ext, "after": after, "before": before}
 
 
-@click.group()
-@click.version_option(package_name="bertsearch")
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(None, "-V", "--version", package_name="bertsearch", prog_name="bertsearch")
 def cli():
     """Semantic search and question answering over your own documents.
 

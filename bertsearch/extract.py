@@ -25,6 +25,8 @@ HTML_BLOCKS = [
     "tr", "blockquote", "pre", "figure", "figcaption", "br", "hr", "title",
 ]
 PARAGRAPH_BREAK = "\n\n"
+REPLACEMENT = "\ufffd"  # what an undecodable byte becomes
+MOSTLY_ASCII = 0.7  # share of ASCII among the letters of Western European text
 HTML_INVISIBLE = ["script", "style", "noscript", "template", "svg", "head > meta"]
 
 
@@ -37,6 +39,8 @@ class Document:
     path: Path
     text: str
     format: str
+    encoding: str = "utf-8"  # how a text file's bytes were decoded
+    undecodable: int = 0  # bytes that fit no encoding, each replaced by U+FFFD
 
 
 @dataclass
@@ -124,13 +128,14 @@ def extract(path: Path, max_bytes: int | None = MAX_FILE_BYTES) -> Document:
         if max_bytes is not None and len(text.encode("utf-8")) > max_bytes:
             raise SkipFile(f"its text is over the {_megabytes(max_bytes)} limit (--max-file-mb)")
         return Document(path, text, "pdf")
-    text = decode(data)
+    decoded = decode(data)
+    text, found = decoded.text, {"encoding": decoded.encoding, "undecodable": decoded.undecodable}
     if suffix in HTML:
         try:
-            return Document(path, html_text(text), "html")
+            return Document(path, html_text(text), "html", **found)
         except Exception as error:  # a parser fed arbitrary markup can fail in any way
             raise SkipFile(f"could not parse HTML ({type(error).__name__})") from None
-    return Document(path, text, suffix.lstrip(".") or "text")
+    return Document(path, text, suffix.lstrip(".") or "text", **found)
 
 
 def _read(path: Path, limit: int | None) -> bytes:
@@ -153,13 +158,50 @@ def _megabytes(size: int) -> str:
     return f"{size / 1e6:g} MB"
 
 
-def decode(data: bytes) -> str:
-    """Decode bytes as UTF-8 (or UTF-16 with a BOM), replacing invalid bytes."""
+@dataclass
+class Decoded:
+    text: str
+    encoding: str
+    undecodable: int = 0  # bytes replaced by U+FFFD
+
+
+def decode(data: bytes) -> Decoded:
+    """Decode a text file's bytes: UTF-16 with a BOM, UTF-8, else the legacy encoding they are in.
+
+    Bytes that are not UTF-8 are read as Windows-1252 (which Latin-1 files
+    also decode as) when that gives text that reads as Western European:
+    mostly ASCII letters with some accented ones. Otherwise charset-normalizer
+    guesses (Cyrillic, Greek, CJK code pages...). A file that is UTF-8 but for
+    a few stray bytes stays UTF-8, and those bytes are counted.
+    """
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16", errors="replace")
+        text = data.decode("utf-16", errors="replace")
+        return Decoded(text, "utf-16", text.count(REPLACEMENT))
     if b"\x00" in data[:SNIFF_BYTES]:
         raise SkipFile("binary file")
-    return data.decode("utf-8-sig", errors="replace")
+    try:
+        return Decoded(data.decode("utf-8-sig"), "utf-8")
+    except UnicodeDecodeError:
+        pass
+    utf8 = data.decode("utf-8-sig", errors="replace")
+    bad = utf8.count(REPLACEMENT)
+    if sum(1 for c in utf8 if ord(c) > 127 and c != REPLACEMENT) > bad:  # UTF-8, a few bytes astray
+        return Decoded(utf8, "utf-8", bad)
+    return _legacy(data) or Decoded(utf8, "utf-8", bad)
+
+
+def _legacy(data: bytes) -> Decoded | None:
+    try:
+        text = data.decode("cp1252")
+        letters = [c for c in text if c.isalpha()]
+        if letters and sum(c.isascii() for c in letters) >= MOSTLY_ASCII * len(letters):
+            return Decoded(text, "cp1252")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    return Decoded(str(best), best.encoding) if best is not None else None
 
 
 def html_text(markup: str) -> str:

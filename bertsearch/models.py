@@ -1,5 +1,6 @@
 """Where models come from: hub ids, local folders, and the copies that ship offline."""
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -52,3 +53,26 @@ def load_failure(kind: str, name: str, error: Exception) -> str:
         "Pass a local model folder or a hub id; offline, use a local folder or a model "
         "already in the Hugging Face cache (HF_HUB_OFFLINE=1)."
     )
+
+
+@contextlib.contextmanager
+def quiet_loading():
+    """Load models without transformers' progress bars and warnings on stderr.
+
+    A library loading its models should print nothing; a user who wants
+    transformers' messages sets TRANSFORMERS_VERBOSITY, and then they show.
+    """
+    if os.environ.get("TRANSFORMERS_VERBOSITY"):
+        yield
+        return
+    from transformers.utils import logging
+
+    bars, verbosity = logging.is_progress_bar_enabled(), logging.get_verbosity()
+    logging.disable_progress_bar()
+    logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        logging.set_verbosity(verbosity)
+        if bars:
+            logging.enable_progress_bar()
