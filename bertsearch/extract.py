@@ -5,11 +5,13 @@ here: for plain-text formats that is the decoded file itself.
 """
 
 import codecs
+import contextlib
 import errno
+import logging
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PLAIN_TEXT = {".txt", ".text", ".md", ".markdown", ".rst"}
@@ -41,6 +43,7 @@ class Document:
     format: str
     encoding: str = "utf-8"  # how a text file's bytes were decoded
     undecodable: int = 0  # bytes that fit no encoding, each replaced by U+FFFD
+    warnings: list[str] = field(default_factory=list)  # what a parser said while reading it
 
 
 @dataclass
@@ -124,10 +127,11 @@ def extract(path: Path, max_bytes: int | None = MAX_FILE_BYTES) -> Document:
     limit = None if max_bytes is None else max_bytes * (PDF_BYTES_PER_TEXT_BYTE if suffix in PDF else 1)
     data = _read(path, limit)
     if suffix in PDF:
-        text = pdf_text(data)
+        with _parser_warnings("pypdf") as warnings:
+            text = pdf_text(data)
         if max_bytes is not None and len(text.encode("utf-8")) > max_bytes:
             raise SkipFile(f"its text is over the {_megabytes(max_bytes)} limit (--max-file-mb)")
-        return Document(path, text, "pdf")
+        return Document(path, text, "pdf", warnings=warnings)
     decoded = decode(data)
     text, found = decoded.text, {"encoding": decoded.encoding, "undecodable": decoded.undecodable}
     if suffix in HTML:
@@ -234,6 +238,27 @@ def _block_text(root) -> str:
         elif node is PARAGRAPH_BREAK or type(node) in (NavigableString, CData):
             parts.append(str(node))
     return "".join(parts)
+
+
+@contextlib.contextmanager
+def _parser_warnings(logger_name: str):
+    """Collect what a parsing library logs (pypdf's "EOF marker not found", say) instead of
+    letting it reach stderr: the caller reports it as its own notice, which -q silences."""
+    collected: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            collected.append(" ".join(record.getMessage().split())[:200])
+
+    logger, handler = logging.getLogger(logger_name), Collect(logging.WARNING)
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield collected
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 def pdf_text(data: bytes) -> str:

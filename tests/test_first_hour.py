@@ -1,6 +1,8 @@
 """What a newcomer meets first: one clear line for a bad option, dates as the README writes them,
 text in legacy encodings, and a library that loads its models quietly."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,46 @@ def test_loading_models_prints_nothing(tiny_bert, tiny_qa, capfd, monkeypatch):
     Reader(tiny_qa, device="cpu")
     captured = capfd.readouterr()
     assert captured.err == "" and captured.out == ""
+
+
+def test_a_reader_path_that_does_not_exist_says_so(run, indexed, tmp_path):
+    line = only_line(run("ask", "Who?", "--reader", tmp_path / "no_such_reader"))
+    assert "no model folder at" in line and "does not exist" in line
+
+
+def test_a_folder_that_holds_no_model_says_so(run, indexed, tmp_path, tiny_qa):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "it has no config.json" in only_line(run("ask", "Who?", "--reader", empty))
+    untokenized = tmp_path / "weights-only"
+    untokenized.mkdir()
+    (untokenized / "config.json").write_text(Path(tiny_qa, "config.json").read_text())
+    assert "has no tokenizer" in only_line(run("ask", "Who?", "--reader", untokenized))
+
+
+def test_a_hub_id_offline_fails_at_once_without_retrying(run, indexed, monkeypatch):
+    from huggingface_hub import constants
+
+    from bertsearch import models
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    line = only_line(run("ask", "Who?", "--reader", "someone/no-such-model"))
+    assert "not in the local Hugging Face cache and HF_HUB_OFFLINE is set" in line
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # online in name, but no connection
+    monkeypatch.setattr(models, "_hub_reachable", lambda endpoint: False)
+    line = only_line(run("ask", "Who?", "--reader", "someone/no-such-model"))
+    assert "cannot be reached" in line and "Retrying" not in line
+
+
+def test_a_pdf_parser_warning_is_not_printed_under_quiet(tiny_bert, tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("Some notes.")
+    pdf = (Path(__file__).parent.parent / "sample_corpus" / "history" / "printing_press.pdf").read_bytes()
+    (folder / "truncated.pdf").write_bytes(pdf[:3000])  # pypdf logs "EOF marker not found"
+    # A real process: pytest's own logging capture would hide what reaches stderr.
+    result = subprocess.run([sys.executable, "-m", "bertsearch", "index", str(folder), "--model", tiny_bert, "-q",
+                             "--index", str(tmp_path / "index")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
