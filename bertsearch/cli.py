@@ -261,17 +261,20 @@ def check(index_path, repair, wait, as_json):
 
 
 def _print_check(report) -> None:
-    encoder = report.encoder or {}
+    encoder = report.encoder
     faiss = (f"{report.faiss_file}, {report.faiss_vectors} vectors" if report.faiss_file
              else "no file for this generation")
+    empty = report.ok and not report.passages and not report.documents
     rows = [
         ("index", report.index), ("sqlite", report.sqlite), ("documents", report.documents),
         ("passages", report.passages), ("generation", report.generation), ("faiss", faiss),
-        ("encoder", f"{encoder.get('model')} ({encoder.get('pooling')} pooling, {encoder.get('dim')} dims)"),
+        ("encoder", f"{encoder.get('model')} ({encoder.get('pooling')} pooling, {encoder.get('dim')} dims)"
+                    if encoder else "none recorded yet"),
         *[("repaired", line) for line in report.repaired],
         *[("note", line) for line in report.notes],
         *[("problem", line) for line in report.problems],
-        ("status", "OK" if report.ok else f"{len(report.problems)} problem(s)"),
+        ("status", f"{len(report.problems)} problem(s)" if not report.ok
+                   else "empty: nothing is indexed yet (run 'bertsearch index PATH')" if empty else "OK"),
     ]
     for key, value in rows:
         click.echo(f"{key:<11} {value}")

@@ -140,3 +140,14 @@ def test_a_pdf_parser_warning_is_not_printed_under_quiet(tiny_bert, tmp_path):
                              "--index", str(tmp_path / "index")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
+
+
+def test_check_on_an_index_with_nothing_in_it_says_it_is_empty(run, tmp_path):
+    from bertsearch.store import Store
+
+    Store(tmp_path / "interrupted", create=True).close()  # what a first run killed before its first commit leaves
+    result = run("check", "--index", tmp_path / "interrupted")
+    assert result.exit_code == 0, result.output
+    assert "None" not in result.output
+    assert "encoder     none recorded yet" in result.output
+    assert "status      empty: nothing is indexed yet" in result.output
