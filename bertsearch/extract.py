@@ -53,41 +53,83 @@ class Skipped:
     folder: bool = False  # a folder that could not be listed: what was indexed inside it is kept
 
 
-def find_files(paths: Iterable[Path], exclude: Path | None = None) -> Iterator[Path | Skipped]:
+def find_files(paths: Iterable[Path], exclude: Path | None = None,
+               follow_links: bool = False) -> Iterator[Path | Skipped]:
     """Yield the files under `paths`, recursively, skipping hidden entries.
 
-    Folders are walked without following symbolic links, so a link loop cannot
-    recurse; `exclude` (the index folder) is never descended into, and a path
-    inside it is skipped. Folders that cannot be listed and names that are not
-    valid UTF-8 are yielded as `Skipped`.
+    Files are yielded under the path they were found at (absolute, symbolic
+    links not resolved), so a document found through a link is stored under
+    the link, and removing the link removes it. A link inside a given folder
+    whose target lies outside that folder is followed only with
+    `follow_links` (else it is skipped with a notice); links to folders are
+    followed only with `follow_links`, and a link loop is skipped. `exclude`
+    (the index folder) is never descended into, and a path inside it is
+    skipped. Folders that cannot be listed and names that are not valid UTF-8
+    are yielded as `Skipped`.
     """
     exclude = exclude.resolve() if exclude else None
     for path in paths:
-        path = Path(path)
+        path = Path(os.path.abspath(path))
         if exclude and _inside(path.resolve(), exclude):
             yield Skipped(path, f"inside the index folder {exclude}", folder=path.is_dir())
-            continue
-        if path.is_file():
-            yield _checked_name(path.resolve())
-            continue
-        unlisted = []
-        for root, dirs, files in os.walk(path, onerror=unlisted.append):
-            yield from (_unlisted(error) for error in unlisted)
-            unlisted.clear()
-            root_path = Path(root)
-            dirs[:] = sorted(
-                d for d in dirs
-                if not d.startswith(".") and (root_path / d).resolve() != exclude
-            )
-            for name in sorted(files):
-                if name.startswith("."):
-                    continue
-                file = root_path / name
-                if file.is_symlink() and not file.exists():
-                    yield Skipped(file, _link_problem(file))
-                elif file.is_file():
-                    yield _checked_name(file.resolve())
+        elif path.is_file():
+            yield _checked_name(path)
+        else:
+            yield from _walk(path, exclude, follow_links)
+
+
+def _walk(root: Path, exclude: Path | None, follow_links: bool) -> Iterator[Path | Skipped]:
+    real_root, unlisted, seen = root.resolve(), [], set()
+    for folder, dirs, files in os.walk(root, onerror=unlisted.append, followlinks=follow_links):
         yield from (_unlisted(error) for error in unlisted)
+        unlisted.clear()
+        folder = Path(folder)
+        kept = []
+        for name in sorted(d for d in dirs if not d.startswith(".")):
+            child = folder / name
+            if child.resolve() == exclude:
+                continue
+            if child.is_symlink():
+                problem = _folder_link_problem(child, real_root, follow_links, seen)
+                if problem:
+                    if problem is not True:
+                        yield Skipped(child, problem, folder=True)
+                    continue
+            kept.append(name)
+        dirs[:] = kept
+        for name in sorted(f for f in files if not f.startswith(".")):
+            file = folder / name
+            if file.is_symlink():
+                problem = _file_link_problem(file, real_root, follow_links)
+                if problem:
+                    yield Skipped(file, problem)
+                    continue
+            if file.is_file():
+                yield _checked_name(file)
+    yield from (_unlisted(error) for error in unlisted)
+
+
+def _file_link_problem(link: Path, real_root: Path, follow_links: bool) -> str | None:
+    """Why a symbolic link to a file is not indexed, or None when it is."""
+    if not link.exists():
+        return _link_problem(link)
+    if not follow_links and not _inside(link.resolve(), real_root):
+        return f"symbolic link to {link.resolve()}, outside {real_root} (--follow-links indexes it)"
+    return None
+
+
+def _folder_link_problem(link: Path, real_root: Path, follow_links: bool, seen: set) -> str | bool | None:
+    """Why a symbolic link to a folder is not walked: a notice, True to skip it silently, None to walk it."""
+    if not link.exists():
+        return _link_problem(link)
+    target = link.resolve()
+    if not follow_links:
+        # Inside the folder being indexed it is walked under its own name; outside, the user decides.
+        return True if _inside(target, real_root) else f"symbolic link to the folder {target}, outside {real_root} (--follow-links indexes it)"
+    if _inside(link.parent.resolve(), target) or target in seen:
+        return "symbolic link loop"
+    seen.add(target)
+    return None
 
 
 def _inside(path: Path, folder: Path) -> bool:
