@@ -117,14 +117,14 @@ def test_a_folder_that_holds_no_model_says_so(run, indexed, tmp_path, tiny_qa):
 def test_a_hub_id_offline_fails_at_once_without_retrying(run, indexed, monkeypatch):
     from huggingface_hub import constants
 
-    from bertsearch import models
+    from bertsearch import checkpoints
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     line = only_line(run("ask", "Who?", "--reader", "someone/no-such-model"))
     assert "not in the local Hugging Face cache and HF_HUB_OFFLINE is set" in line
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)  # online in name, but no connection
-    monkeypatch.setattr(models, "_hub_reachable", lambda endpoint: False)
+    monkeypatch.setattr(checkpoints, "_hub_reachable", lambda endpoint: False)
     line = only_line(run("ask", "Who?", "--reader", "someone/no-such-model"))
     assert "cannot be reached" in line and "Retrying" not in line
 
