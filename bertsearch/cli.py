@@ -114,18 +114,29 @@ def cli():
 @wait_option
 @click.option("--max-file-mb", type=click.FloatRange(min=0), default=10, show_default=True,
               help="Skip files bigger than this (PDFs: their text), with a notice; 0 for no limit.")
+@click.option("--follow-links", is_flag=True,
+              help="Follow symbolic links that lead out of the folders given (and links to folders).")
 @friendly_errors
-def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, device, quiet, as_json, wait, max_file_mb):
+def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, device, quiet, as_json, wait,
+          max_file_mb, follow_links):
     """Index files and folders. Run it again to pick up changes: only new or
     changed files are encoded, and files deleted from the folders are dropped."""
     from .index import Index
+    from .ingest import Interrupted
 
     _quiet_transformers()
     notify = None if quiet else (lambda line: click.echo(line, err=True))
     with Index(index_path, model=model, pooling=pooling, device=device,
                passage_tokens=passage_tokens, overlap_tokens=overlap_tokens,
                lock_timeout=wait, max_file_bytes=int(max_file_mb * 1e6) or None) as idx:
-        report = idx.add(paths, progress=not quiet, notify=notify)
+        try:
+            report = idx.add(paths, progress=not quiet, notify=notify, follow_links=follow_links)
+        except Interrupted as stop:
+            done = stop.report
+            click.echo(f"\nInterrupted: {len(done.added) + len(done.updated)} files committed "
+                       f"({len(done.added)} new, {len(done.updated)} changed) into {index_path}, each whole; "
+                       "run the same command again to finish.", err=True)
+            raise SystemExit(130) from None
     if as_json:
         data = dataclasses.asdict(report)
         data["skipped"] = [{"path": str(s.path), "reason": s.reason} for s in report.skipped]

@@ -1,6 +1,7 @@
 """What a newcomer meets first: one clear line for a bad option, dates as the README writes them,
 text in legacy encodings, and a library that loads its models quietly."""
 
+import io
 import subprocess
 import sys
 from pathlib import Path
@@ -151,3 +152,154 @@ def test_check_on_an_index_with_nothing_in_it_says_it_is_empty(run, tmp_path):
     assert "None" not in result.output
     assert "encoder     none recorded yet" in result.output
     assert "status      empty: nothing is indexed yet" in result.output
+
+
+# -- symbolic links ------------------------------------------------------------
+
+
+@pytest.fixture
+def linked(tmp_path):
+    """docs/real.txt, docs/link.txt -> real.txt, docs/away.txt -> a file outside docs/."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "real.txt").write_text("The tower stands in Paris.")
+    (docs / "link.txt").symlink_to(docs / "real.txt")
+    (tmp_path / "elsewhere.txt").write_text("Honeybees dance.")
+    (docs / "away.txt").symlink_to(tmp_path / "elsewhere.txt")
+    return docs
+
+
+def names(index) -> set[str]:
+    return {Path(d.path).name for d in index.documents()}
+
+
+def test_a_document_found_through_a_link_is_stored_under_the_link(linked, tiny_bert, tmp_path):
+    from bertsearch import Index
+
+    notices = []
+    with Index(tmp_path / "index", model=tiny_bert) as index:
+        index.add([linked], notify=notices.append)
+        assert names(index) == {"real.txt", "link.txt"}
+        assert any("away.txt" in n and "--follow-links" in n for n in notices)
+        (linked / "link.txt").unlink()
+        report = index.add([linked])
+        assert [Path(p).name for p in report.removed] == ["link.txt"]
+        assert names(index) == {"real.txt"}
+
+
+def test_removing_a_folder_removes_what_was_found_through_links_in_it(linked, tiny_bert, tmp_path):
+    from bertsearch import Index
+
+    with Index(tmp_path / "index", model=tiny_bert) as index:
+        index.add([linked], follow_links=True)
+        assert names(index) == {"real.txt", "link.txt", "away.txt"}
+        assert len(index.remove([linked])) == 3
+        assert names(index) == set()
+
+
+def test_follow_links_follows_folders_and_skips_a_loop(tmp_path, tiny_bert, run):
+    docs = tmp_path / "docs"
+    (docs / "inner").mkdir(parents=True)
+    (docs / "inner" / "a.txt").write_text("Apollo 11 landed on the Moon.")
+    (docs / "inner" / "back").symlink_to(docs)  # a loop
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "b.txt").write_text("The Amazon is a river.")
+    (docs / "shared").symlink_to(tmp_path / "shared")
+    plain = run("index", docs, "--model", tiny_bert, "--index", tmp_path / "plain")
+    assert "1 new" in plain.stdout and "outside" in plain.stderr
+    followed = run("index", docs, "--model", tiny_bert, "--index", tmp_path / "followed", "--follow-links")
+    assert followed.exit_code == 0 and "2 new" in followed.stdout
+    assert "symbolic link loop" in followed.stderr
+
+
+# -- messages that tell the truth -----------------------------------------------
+
+
+def test_a_file_skipped_for_its_size_is_named_as_the_reason(run, tmp_path, tiny_bert):
+    large = tmp_path / "large.txt"
+    large.write_text("A line of text.\n" * 100_000)  # 1.6 MB
+    line = only_line(run("index", large, "--max-file-mb", "1", "--model", tiny_bert, "-q"))
+    assert "nothing to index" in line and "1 file was skipped: over the 1 MB limit (--max-file-mb)" in line
+
+
+def test_another_model_for_an_existing_index_is_refused_without_describing_it(run, indexed, tiny_bert, tmp_path):
+    line = only_line(run("index", indexed, "--model", tmp_path / "nonexistent_model"))
+    assert f"this index was built with {tiny_bert} (" in line
+    assert "asks for another model" in line and "nonexistent_model (" not in line
+
+
+# -- leftovers -------------------------------------------------------------------
+
+
+def test_remove_without_an_index_leaves_nothing(run, tmp_path):
+    line = only_line(run("remove", "foo"))
+    assert "no index at" in line
+    assert not (tmp_path / ".bertsearch").exists()
+
+
+@pytest.mark.parametrize("why", ["empty folder", "missing device"])
+def test_a_first_index_that_fails_leaves_nothing(run, tmp_path, tiny_bert, corpus, why):
+    if why == "empty folder":
+        (tmp_path / "empty").mkdir()
+        result = run("index", tmp_path / "empty", "--index", tmp_path / "X", "--model", tiny_bert)
+    else:
+        result = run("index", corpus, "--index", tmp_path / "X", "--model", tiny_bert, "--device", "cuda")
+    assert result.exit_code == 1
+    assert not (tmp_path / "X").exists()
+
+
+def test_a_failed_first_index_into_an_existing_folder_removes_only_its_own_files(run, tmp_path, tiny_bert):
+    (tmp_path / "X").mkdir()
+    (tmp_path / "X" / "mine.txt").write_text("the user's own file")
+    (tmp_path / "empty").mkdir()
+    assert run("index", tmp_path / "empty", "--index", tmp_path / "X", "--model", tiny_bert).exit_code == 1
+    assert [p.name for p in (tmp_path / "X").iterdir()] == ["mine.txt"]
+
+
+def test_a_failure_on_an_existing_index_keeps_it(run, indexed, tmp_path):
+    (tmp_path / "empty").mkdir()
+    assert run("index", tmp_path / "empty").exit_code == 1
+    assert run("check").exit_code == 0
+    assert "documents   3" in run("check").output
+
+
+# -- progress and interruption ----------------------------------------------------
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_counts_passages_encoded_with_a_rate_and_files_done(corpus, tiny_bert, tmp_path, monkeypatch):
+    from bertsearch import Index
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    with Index(tmp_path / "index", model=tiny_bert) as index:
+        report = index.add([corpus], progress=True)
+    shown = screen.getvalue()
+    assert f"{report.passages_encoded} passages" in shown and "passages/s" in shown
+    assert "files 3/3" in shown
+
+
+def test_ctrl_c_says_what_was_committed_and_the_next_run_finishes(run, corpus, tiny_bert, monkeypatch):
+    from bertsearch.store import Store
+
+    commit = Store.put_document
+    calls = []
+
+    def interrupted_after_one(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return commit(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "put_document", interrupted_after_one)
+    result = run("index", corpus, "--model", tiny_bert, "-q")
+    assert result.exit_code == 130
+    assert "Interrupted: 1 files committed (1 new, 0 changed)" in result.stderr
+    assert "run the same command again to finish" in result.stderr
+    monkeypatch.setattr(Store, "put_document", commit)
+    again = run("index", corpus, "-q")
+    assert again.exit_code == 0 and "2 new, 0 changed, 1 unchanged" in again.stdout
