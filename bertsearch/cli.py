@@ -52,14 +52,30 @@ def json_option(command):
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(command)
 
 
+class IsoDate(click.ParamType):
+    """A date or date and time in ISO 8601, as `datetime.fromisoformat` reads it (2024-05-31, 2024-05-31T14:00)."""
+
+    name = "DATE"
+
+    def convert(self, value, param, ctx):
+        from datetime import datetime
+
+        if isinstance(value, datetime):
+            return value
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a date: use 2024-05-31 or 2024-05-31T14:00", param, ctx)
+
+
 def retrieval_options(command):
     """--mode and the filters, shared by search and ask; they arrive as one `retrieval` dict."""
     options = [
         click.option("--mode", type=click.Choice(MODES), default=DEFAULT_MODE, show_default=True, help=MODES_HELP),
         click.option("--path", "path_glob", metavar="GLOB", help="Only documents whose path matches GLOB (relative to the working folder; * also crosses /)."),
         click.option("--ext", multiple=True, help="Only documents with this extension, e.g. md (repeat for more)."),
-        click.option("--after", type=click.DateTime(), help="Only documents modified at or after this date (e.g. 2024-05-31)."),
-        click.option("--before", type=click.DateTime(), help="Only documents modified before this date."),
+        click.option("--after", type=IsoDate(), help="Only documents modified at or after this date (e.g. 2024-05-31)."),
+        click.option("--before", type=IsoDate(), help="Only documents modified before this date."),
     ]
     for option in reversed(options):
         command = option(command)
@@ -70,8 +86,8 @@ def _retrieval(mode, path_glob, ext, after, before) -> dict:
     return {"mode": mode, "path": path_glob, "ext": ext, "after": after, "before": before}
 
 
-@click.group()
-@click.version_option(package_name="bertsearch")
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(None, "-V", "--version", package_name="bertsearch", prog_name="bertsearch")
 def cli():
     """Semantic search and question answering over your own documents.
 
@@ -98,18 +114,29 @@ def cli():
 @wait_option
 @click.option("--max-file-mb", type=click.FloatRange(min=0), default=10, show_default=True,
               help="Skip files bigger than this (PDFs: their text), with a notice; 0 for no limit.")
+@click.option("--follow-links", is_flag=True,
+              help="Follow symbolic links that lead out of the folders given (and links to folders).")
 @friendly_errors
-def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, device, quiet, as_json, wait, max_file_mb):
+def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, device, quiet, as_json, wait,
+          max_file_mb, follow_links):
     """Index files and folders. Run it again to pick up changes: only new or
     changed files are encoded, and files deleted from the folders are dropped."""
     from .index import Index
+    from .ingest import Interrupted
 
     _quiet_transformers()
     notify = None if quiet else (lambda line: click.echo(line, err=True))
     with Index(index_path, model=model, pooling=pooling, device=device,
                passage_tokens=passage_tokens, overlap_tokens=overlap_tokens,
                lock_timeout=wait, max_file_bytes=int(max_file_mb * 1e6) or None) as idx:
-        report = idx.add(paths, progress=not quiet, notify=notify)
+        try:
+            report = idx.add(paths, progress=not quiet, notify=notify, follow_links=follow_links)
+        except Interrupted as stop:
+            done = stop.report
+            click.echo(f"\nInterrupted: {len(done.added) + len(done.updated)} files committed "
+                       f"({len(done.added)} new, {len(done.updated)} changed) into {index_path}, each whole; "
+                       "run the same command again to finish.", err=True)
+            raise SystemExit(130) from None
     if as_json:
         data = dataclasses.asdict(report)
         data["skipped"] = [{"path": str(s.path), "reason": s.reason} for s in report.skipped]
@@ -246,17 +273,20 @@ def check(index_path, repair, wait, as_json):
 
 
 def _print_check(report) -> None:
-    encoder = report.encoder or {}
+    encoder = report.encoder
     faiss = (f"{report.faiss_file}, {report.faiss_vectors} vectors" if report.faiss_file
              else "no file for this generation")
+    empty = report.ok and not report.passages and not report.documents
     rows = [
         ("index", report.index), ("sqlite", report.sqlite), ("documents", report.documents),
         ("passages", report.passages), ("generation", report.generation), ("faiss", faiss),
-        ("encoder", f"{encoder.get('model')} ({encoder.get('pooling')} pooling, {encoder.get('dim')} dims)"),
+        ("encoder", f"{encoder.get('model')} ({encoder.get('pooling')} pooling, {encoder.get('dim')} dims)"
+                    if encoder else "none recorded yet"),
         *[("repaired", line) for line in report.repaired],
         *[("note", line) for line in report.notes],
         *[("problem", line) for line in report.problems],
-        ("status", "OK" if report.ok else f"{len(report.problems)} problem(s)"),
+        ("status", f"{len(report.problems)} problem(s)" if not report.ok
+                   else "empty: nothing is indexed yet (run 'bertsearch index PATH')" if empty else "OK"),
     ]
     for key, value in rows:
         click.echo(f"{key:<11} {value}")

@@ -10,16 +10,57 @@ CPU_PRECISIONS = ("fp32", "bf16")
 
 
 def choose_device(device: str | None = None) -> str:
-    """The device to run on: the one asked for, else the GPU when there is one."""
+    """The device to run on: the one asked for (checked, see `check_device`), else the GPU when there is one."""
     import torch
 
     if device:
-        return device
+        return check_device(device)
     if torch.cuda.is_available():
         return "cuda"
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+    if _mps_available():
         return "mps"
     return "cpu"
+
+
+def available_devices() -> list[str]:
+    """The devices this machine's PyTorch can run on: cpu, each CUDA GPU, mps."""
+    import torch
+
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if _mps_available():
+        devices.append("mps")
+    return devices
+
+
+def check_device(device: str) -> str:
+    """`device` if this machine has it; InvalidSettingError naming the devices it has otherwise."""
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        parsed = None
+    available = available_devices()
+    if parsed is not None:
+        if parsed.type == "cpu":
+            return device
+        if parsed.type == "cuda" and torch.cuda.is_available() and (parsed.index or 0) < torch.cuda.device_count():
+            return device
+        if parsed.type == "mps" and "mps" in available:
+            return device
+    why = "" if parsed is None else " here" + (" (this PyTorch was built without CUDA)"
+                                               if parsed.type == "cuda" and not torch.backends.cuda.is_built() else "")
+    kind = "unknown device" if parsed is None else "no device"
+    raise InvalidSettingError(f"{kind} {device!r}{why}: this machine has {', '.join(available)}; "
+                              "leave out --device to use the best of them")
+
+
+def _mps_available() -> bool:
+    import torch
+
+    return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
 
 
 def effective_precision(precision: str, device: str) -> str:

@@ -7,7 +7,7 @@ import numpy as np
 from .device import autocast, choose_device, effective_precision, prepare
 from .errors import InvalidSettingError, ModelLoadError
 from .batching import by_length
-from .checkpoints import DEFAULT_ENCODER, load_failure, read_model_file, resolve_model_path
+from .checkpoints import DEFAULT_ENCODER, load_failure, quiet_loading, read_model_file, resolve_model_path
 
 POOLINGS = ("cls", "mean")
 
@@ -55,18 +55,19 @@ class Encoder:
 
         if pooling is not None and pooling not in POOLINGS:
             raise InvalidSettingError(f"pooling must be one of {', '.join(POOLINGS)}, not {pooling!r}")
+        self.device = choose_device(device)  # a device this machine lacks fails before any loading
+        self.precision = effective_precision(precision, self.device)
         self.name = model
         path = resolve_model_path(model)
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(path)
-            self.model = AutoModel.from_pretrained(path)
+            with quiet_loading():
+                self.tokenizer = AutoTokenizer.from_pretrained(path)
+                self.model = AutoModel.from_pretrained(path)
         except (OSError, ValueError, KeyError) as error:
             raise ModelLoadError(load_failure("encoder", model, error)) from None
         if not self.tokenizer.is_fast:
             raise ModelLoadError(f"encoder model '{model}' has no fast tokenizer, which bertsearch needs for offsets")
         self.pooling = pooling or declared_pooling(path) or "cls"
-        self.device = choose_device(device)
-        self.precision = effective_precision(precision, self.device)
         prepare(self.model, self.device, self.precision)
         self.batch_size = batch_size or (256 if self.device == "cuda" else 32)
         self.max_length = max_length or _max_length(path, self.model, self.tokenizer)

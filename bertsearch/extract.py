@@ -5,11 +5,13 @@ here: for plain-text formats that is the decoded file itself.
 """
 
 import codecs
+import contextlib
 import errno
+import logging
 import os
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PLAIN_TEXT = {".txt", ".text", ".md", ".markdown", ".rst"}
@@ -25,6 +27,8 @@ HTML_BLOCKS = [
     "tr", "blockquote", "pre", "figure", "figcaption", "br", "hr", "title",
 ]
 PARAGRAPH_BREAK = "\n\n"
+REPLACEMENT = "\ufffd"  # what an undecodable byte becomes
+MOSTLY_ASCII = 0.7  # share of ASCII among the letters of Western European text
 HTML_INVISIBLE = ["script", "style", "noscript", "template", "svg", "head > meta"]
 
 
@@ -37,6 +41,9 @@ class Document:
     path: Path
     text: str
     format: str
+    encoding: str = "utf-8"  # how a text file's bytes were decoded
+    undecodable: int = 0  # bytes that fit no encoding, each replaced by U+FFFD
+    warnings: list[str] = field(default_factory=list)  # what a parser said while reading it
 
 
 @dataclass
@@ -46,41 +53,83 @@ class Skipped:
     folder: bool = False  # a folder that could not be listed: what was indexed inside it is kept
 
 
-def find_files(paths: Iterable[Path], exclude: Path | None = None) -> Iterator[Path | Skipped]:
+def find_files(paths: Iterable[Path], exclude: Path | None = None,
+               follow_links: bool = False) -> Iterator[Path | Skipped]:
     """Yield the files under `paths`, recursively, skipping hidden entries.
 
-    Folders are walked without following symbolic links, so a link loop cannot
-    recurse; `exclude` (the index folder) is never descended into, and a path
-    inside it is skipped. Folders that cannot be listed and names that are not
-    valid UTF-8 are yielded as `Skipped`.
+    Files are yielded under the path they were found at (absolute, symbolic
+    links not resolved), so a document found through a link is stored under
+    the link, and removing the link removes it. A link inside a given folder
+    whose target lies outside that folder is followed only with
+    `follow_links` (else it is skipped with a notice); links to folders are
+    followed only with `follow_links`, and a link loop is skipped. `exclude`
+    (the index folder) is never descended into, and a path inside it is
+    skipped. Folders that cannot be listed and names that are not valid UTF-8
+    are yielded as `Skipped`.
     """
     exclude = exclude.resolve() if exclude else None
     for path in paths:
-        path = Path(path)
+        path = Path(os.path.abspath(path))
         if exclude and _inside(path.resolve(), exclude):
             yield Skipped(path, f"inside the index folder {exclude}", folder=path.is_dir())
-            continue
-        if path.is_file():
-            yield _checked_name(path.resolve())
-            continue
-        unlisted = []
-        for root, dirs, files in os.walk(path, onerror=unlisted.append):
-            yield from (_unlisted(error) for error in unlisted)
-            unlisted.clear()
-            root_path = Path(root)
-            dirs[:] = sorted(
-                d for d in dirs
-                if not d.startswith(".") and (root_path / d).resolve() != exclude
-            )
-            for name in sorted(files):
-                if name.startswith("."):
-                    continue
-                file = root_path / name
-                if file.is_symlink() and not file.exists():
-                    yield Skipped(file, _link_problem(file))
-                elif file.is_file():
-                    yield _checked_name(file.resolve())
+        elif path.is_file():
+            yield _checked_name(path)
+        else:
+            yield from _walk(path, exclude, follow_links)
+
+
+def _walk(root: Path, exclude: Path | None, follow_links: bool) -> Iterator[Path | Skipped]:
+    real_root, unlisted, seen = root.resolve(), [], set()
+    for folder, dirs, files in os.walk(root, onerror=unlisted.append, followlinks=follow_links):
         yield from (_unlisted(error) for error in unlisted)
+        unlisted.clear()
+        folder = Path(folder)
+        kept = []
+        for name in sorted(d for d in dirs if not d.startswith(".")):
+            child = folder / name
+            if child.resolve() == exclude:
+                continue
+            if child.is_symlink():
+                problem = _folder_link_problem(child, real_root, follow_links, seen)
+                if problem:
+                    if problem is not True:
+                        yield Skipped(child, problem, folder=True)
+                    continue
+            kept.append(name)
+        dirs[:] = kept
+        for name in sorted(f for f in files if not f.startswith(".")):
+            file = folder / name
+            if file.is_symlink():
+                problem = _file_link_problem(file, real_root, follow_links)
+                if problem:
+                    yield Skipped(file, problem)
+                    continue
+            if file.is_file():
+                yield _checked_name(file)
+    yield from (_unlisted(error) for error in unlisted)
+
+
+def _file_link_problem(link: Path, real_root: Path, follow_links: bool) -> str | None:
+    """Why a symbolic link to a file is not indexed, or None when it is."""
+    if not link.exists():
+        return _link_problem(link)
+    if not follow_links and not _inside(link.resolve(), real_root):
+        return f"symbolic link to {link.resolve()}, outside {real_root} (--follow-links indexes it)"
+    return None
+
+
+def _folder_link_problem(link: Path, real_root: Path, follow_links: bool, seen: set) -> str | bool | None:
+    """Why a symbolic link to a folder is not walked: a notice, True to skip it silently, None to walk it."""
+    if not link.exists():
+        return _link_problem(link)
+    target = link.resolve()
+    if not follow_links:
+        # Inside the folder being indexed it is walked under its own name; outside, the user decides.
+        return True if _inside(target, real_root) else f"symbolic link to the folder {target}, outside {real_root} (--follow-links indexes it)"
+    if _inside(link.parent.resolve(), target) or target in seen:
+        return "symbolic link loop"
+    seen.add(target)
+    return None
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -120,17 +169,19 @@ def extract(path: Path, max_bytes: int | None = MAX_FILE_BYTES) -> Document:
     limit = None if max_bytes is None else max_bytes * (PDF_BYTES_PER_TEXT_BYTE if suffix in PDF else 1)
     data = _read(path, limit)
     if suffix in PDF:
-        text = pdf_text(data)
+        with _parser_warnings("pypdf") as warnings:
+            text = pdf_text(data)
         if max_bytes is not None and len(text.encode("utf-8")) > max_bytes:
             raise SkipFile(f"its text is over the {_megabytes(max_bytes)} limit (--max-file-mb)")
-        return Document(path, text, "pdf")
-    text = decode(data)
+        return Document(path, text, "pdf", warnings=warnings)
+    decoded = decode(data)
+    text, found = decoded.text, {"encoding": decoded.encoding, "undecodable": decoded.undecodable}
     if suffix in HTML:
         try:
-            return Document(path, html_text(text), "html")
+            return Document(path, html_text(text), "html", **found)
         except Exception as error:  # a parser fed arbitrary markup can fail in any way
             raise SkipFile(f"could not parse HTML ({type(error).__name__})") from None
-    return Document(path, text, suffix.lstrip(".") or "text")
+    return Document(path, text, suffix.lstrip(".") or "text", **found)
 
 
 def _read(path: Path, limit: int | None) -> bytes:
@@ -153,13 +204,50 @@ def _megabytes(size: int) -> str:
     return f"{size / 1e6:g} MB"
 
 
-def decode(data: bytes) -> str:
-    """Decode bytes as UTF-8 (or UTF-16 with a BOM), replacing invalid bytes."""
+@dataclass
+class Decoded:
+    text: str
+    encoding: str
+    undecodable: int = 0  # bytes replaced by U+FFFD
+
+
+def decode(data: bytes) -> Decoded:
+    """Decode a text file's bytes: UTF-16 with a BOM, UTF-8, else the legacy encoding they are in.
+
+    Bytes that are not UTF-8 are read as Windows-1252 (which Latin-1 files
+    also decode as) when that gives text that reads as Western European:
+    mostly ASCII letters with some accented ones. Otherwise charset-normalizer
+    guesses (Cyrillic, Greek, CJK code pages...). A file that is UTF-8 but for
+    a few stray bytes stays UTF-8, and those bytes are counted.
+    """
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16", errors="replace")
+        text = data.decode("utf-16", errors="replace")
+        return Decoded(text, "utf-16", text.count(REPLACEMENT))
     if b"\x00" in data[:SNIFF_BYTES]:
         raise SkipFile("binary file")
-    return data.decode("utf-8-sig", errors="replace")
+    try:
+        return Decoded(data.decode("utf-8-sig"), "utf-8")
+    except UnicodeDecodeError:
+        pass
+    utf8 = data.decode("utf-8-sig", errors="replace")
+    bad = utf8.count(REPLACEMENT)
+    if sum(1 for c in utf8 if ord(c) > 127 and c != REPLACEMENT) > bad:  # UTF-8, a few bytes astray
+        return Decoded(utf8, "utf-8", bad)
+    return _legacy(data) or Decoded(utf8, "utf-8", bad)
+
+
+def _legacy(data: bytes) -> Decoded | None:
+    try:
+        text = data.decode("cp1252")
+        letters = [c for c in text if c.isalpha()]
+        if letters and sum(c.isascii() for c in letters) >= MOSTLY_ASCII * len(letters):
+            return Decoded(text, "cp1252")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    return Decoded(str(best), best.encoding) if best is not None else None
 
 
 def html_text(markup: str) -> str:
@@ -192,6 +280,27 @@ def _block_text(root) -> str:
         elif node is PARAGRAPH_BREAK or type(node) in (NavigableString, CData):
             parts.append(str(node))
     return "".join(parts)
+
+
+@contextlib.contextmanager
+def _parser_warnings(logger_name: str):
+    """Collect what a parsing library logs (pypdf's "EOF marker not found", say) instead of
+    letting it reach stderr: the caller reports it as its own notice, which -q silences."""
+    collected: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            collected.append(" ".join(record.getMessage().split())[:200])
+
+    logger, handler = logging.getLogger(logger_name), Collect(logging.WARNING)
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield collected
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 def pdf_text(data: bytes) -> str:

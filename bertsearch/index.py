@@ -99,24 +99,32 @@ class Index:
     # -- writing ------------------------------------------------------------
 
     def add(self, paths: Iterable[str | Path], *, progress: bool = False,
-            notify: Callable[[str], None] | None = None) -> IndexReport:
+            notify: Callable[[str], None] | None = None, follow_links: bool = False) -> IndexReport:
         """Index files and folders (recursively). Only new or changed files are encoded again,
-        and indexed files that have gone from the given folders are dropped."""
+        and indexed files that have gone from the given folders are dropped.
+
+        Documents are stored under the path they were found at; symbolic links that lead out of
+        a given folder are followed only with `follow_links`. A first `add` that fails before
+        committing anything leaves no index behind.
+        """
         roots = [Path(p) for p in paths]
         for root in roots:
             if not root.exists():
                 raise BertsearchError(f"no such file or folder: {root}")
-        with writer_lock(self.path, self._lock_timeout):
-            store = self._open(create=True)
-            chunks = ingest.chunk_settings(store, self._chunks, lambda: self.encoder.max_length - 2)
-            ingester = ingest.Ingester(store, lambda: self.encoder, exclude=self.path,
-                                       max_file_bytes=self._max_file_bytes, notify=notify, progress=progress)
-            return ingester.add(roots, chunks)
+        with ingest.undone_if_nothing_committed(self.path, close=self._close_store):
+            with writer_lock(self.path, self._lock_timeout):
+                store = self._open(create=True)
+                chunks = ingest.chunk_settings(store, self._chunks, lambda: self.encoder.max_length - 2)
+                ingester = ingest.Ingester(store, lambda: self.encoder, exclude=self.path, notify=notify,
+                                           max_file_bytes=self._max_file_bytes, progress=progress,
+                                           follow_links=follow_links)
+                return ingester.add(roots, chunks)
 
     def remove(self, paths: Iterable[str | Path]) -> list[str]:
         """Remove documents: files, or every document inside a folder. Returns the paths removed."""
+        store = self.store  # IndexNotFoundError before the lock, which would create the folder
         with writer_lock(self.path, self._lock_timeout):
-            return ingest.remove(self.store, paths)
+            return ingest.remove(store, paths)
 
     def check(self, *, repair: bool = False) -> "CheckReport":
         """Verify the index: SQLite integrity, vectors/SQLite agreement, the recorded encoder.
@@ -244,10 +252,17 @@ class Index:
         return chunking.join_passages(self.store.passage_list(document_id=self.document(id_or_path).id))
 
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        self._close_store()
         self._encoder_recorded = False  # the folder may hold another index when reopened
+
+    def _close_store(self) -> int | None:
+        """Close the store; its generation (how many commits it holds), None if it was not open."""
+        if self._store is None:
+            return None
+        generation = self._store.generation
+        self._store.close()
+        self._store = None
+        return generation
 
     def __enter__(self):
         return self

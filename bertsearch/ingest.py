@@ -9,16 +9,18 @@ keeps its stored vector, found by content hash) and commits file by file
 given folders are removed. The caller holds the writer lock.
 """
 
+import contextlib
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import chunking
 from .chunking import Chunk
-from .errors import NothingToIndexError, SettingsMismatchError
+from .errors import EncoderMismatchError, NothingToIndexError, SettingsMismatchError
 from .extract import SkipFile, Skipped, extract, find_files
-from .store import Store
+from .store import DB_NAME, Store, describe_encoder
 
 ENCODE_BATCH_PASSAGES = 512  # passages gathered across files before each encoder call
 
@@ -54,8 +56,10 @@ def check_settings(store: Store, *, model: str | None, pooling: str | None, chun
     """Fail fast, before loading any model, when asked for other settings than the index has (None: not asked)."""
     stored = store.meta("encoder") or {}
     for key, asked in (("model", model), ("pooling", pooling)):
-        if asked and stored and stored[key] != asked:
-            store.record_encoder({**stored, key: asked})  # raises with the full story
+        if asked and stored and stored[key] != asked:  # said before loading anything asked for
+            raise EncoderMismatchError(
+                f"this index was built with {describe_encoder(stored)}, and --{key} {asked} asks for "
+                f"another {key}: leave out --{key} to use the index's own, or use a new --index folder")
     recorded = store.meta("chunking") or {}
     for key, value in chunks.items():
         if recorded and value is not None and value != recorded[key]:
@@ -82,48 +86,81 @@ def chunk_settings(store: Store, asked: dict, token_limit: Callable[[], int]) ->
     return chunks
 
 
+@contextlib.contextmanager
+def undone_if_nothing_committed(folder: Path, close: Callable[[], int | None]):
+    """Around an `add`: if it fails before the index's first commit, remove the files it created
+    (and the folder, if it created that too), so a failed first run leaves nothing behind.
+
+    `close()` closes the store and returns its generation (None if it was never opened).
+    An index that already existed is never touched.
+    """
+    existed = folder.exists()
+    before = set(folder.iterdir()) if existed else set()
+    fresh = not (folder / DB_NAME).exists()
+    try:
+        yield
+    except BaseException:
+        if fresh and not close():
+            for leftover in set(folder.iterdir()) - before if folder.exists() else ():
+                if leftover.is_file():
+                    leftover.unlink(missing_ok=True)
+            if not existed and folder.exists() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during `add`: still a KeyboardInterrupt, carrying the report of what was committed
+    before it (every file is committed whole, so running `add` again finishes the job)."""
+
+    def __init__(self, report: IndexReport):
+        super().__init__()
+        self.report = report
+
+
 class Ingester:
     """One `add` run over a Store. `encoder()` gives the encoder, loaded only when something changed."""
 
     def __init__(self, store: Store, encoder: Callable, *, exclude: Path, max_file_bytes: int | None,
-                 notify: Callable[[str], None] | None = None, progress: bool = False):
+                 notify: Callable[[str], None] | None = None, progress: bool = False, follow_links: bool = False):
         self.store, self.encoder = store, encoder
-        self.exclude, self.max_file_bytes = exclude, max_file_bytes
+        self.exclude, self.max_file_bytes, self.follow_links = exclude, max_file_bytes, follow_links
         self.notify, self.progress = notify, progress
         self.report = IndexReport()
 
     def add(self, roots: list[Path], chunks: dict) -> IndexReport:
         """Index `roots` with passage settings `chunks`; NothingToIndexError if they hold nothing indexable."""
+        try:
+            return self._add(roots, chunks)
+        except KeyboardInterrupt:
+            raise Interrupted(self.report) from None
+
+    def _add(self, roots: list[Path], chunks: dict) -> IndexReport:
         seen, pending = set(), []
-        files = list(find_files(roots, exclude=self.exclude))
-        with _progress_bar(len(files), self.progress) as bar:
+        files = list(find_files(roots, exclude=self.exclude, follow_links=self.follow_links))
+        with _Progress(len(files), self.progress) as self.bar:
             for found in files:
-                bar.update(1)
                 if isinstance(found, Skipped):
                     self._skip(found)
-                    continue
-                seen.add(str(found))
-                change = self._prepare(found, chunks)
-                if change:
-                    pending.append(change)
+                else:
+                    seen.add(str(found))
+                    pending += filter(None, [self._prepare(found, chunks)])
                 if sum(len(p.chunks) for p in pending) >= ENCODE_BATCH_PASSAGES:
                     self._write(pending)
                     pending = []
+                self.bar.file_done()
             self._write(pending)
         self._remove_gone(roots, seen)
         self.store.save_vectors()
         report = self.report
         if not (report.added or report.updated or report.unchanged or report.removed):
-            raise NothingToIndexError(
-                "nothing to index in " + ", ".join(map(str, roots))
-                + ": give files or folders holding text, Markdown, reStructuredText, HTML or PDF documents"
-            )
+            raise NothingToIndexError(_nothing_to_index(roots, report.skipped))
         return report
 
     def _remove_gone(self, roots: list[Path], seen: set[str]) -> None:
         """Drop indexed files that have gone from the given folders (but keep those of folders skipped)."""
-        kept = [Path(s.path).resolve() for s in self.report.skipped if s.folder]
-        gone = [p for root in roots if root.is_dir() for p in self.store.document_paths(root.resolve())
+        kept = [_absolute(s.path) for s in self.report.skipped if s.folder]
+        gone = [p for root in roots if root.is_dir() for p in self.store.document_paths(_absolute(root))
                 if p not in seen and not any(_inside(p, folder) for folder in kept)]
         self.report.removed = gone if self.store.delete_documents(gone) else []
 
@@ -143,6 +180,7 @@ class Ingester:
             return self._skip(Skipped(path, "it disappeared during indexing"))
         except OSError as error:
             return self._skip(Skipped(path, f"unreadable ({error.strerror or error})"))
+        self._note(path, document)
         digest = chunking.content_hash(document.text)
         if known and known["content_hash"] == digest:
             store.touch_document(str(path), stat)
@@ -167,13 +205,23 @@ class Ingester:
                 if c.content_hash not in known:
                     todo.setdefault(c.content_hash, c.text)
         if todo:
-            known.update(zip(todo.keys(), self.encoder().encode(list(todo.values()))))
+            known.update(zip(todo.keys(), self.encoder().encode(list(todo.values()), progress=self.bar.update)))
         self.report.passages_encoded += len(todo)
         self.report.passages_reused += len(hashes) - len(todo)
         for doc in pending:
             vectors = np.stack([known[c.content_hash] for c in doc.chunks])
             self.store.put_document(doc.path, doc.stat, doc.content_hash, doc.format, doc.chunks, vectors)
             (self.report.added if doc.is_new else self.report.updated).append(doc.path)
+
+    def _note(self, path: Path, document) -> None:
+        """What reading the file noticed, as notices like the skip ones (the CLI's -q silences them)."""
+        if not self.notify:
+            return
+        if document.undecodable:
+            self.notify(f"note {printable(path)}: {document.undecodable} bytes fit no text encoding "
+                        f"(read as {document.encoding}, each replaced by \ufffd)")
+        for warning in document.warnings[:3]:
+            self.notify(f"note {printable(path)}: {warning}")
 
     def _skip(self, skipped: Skipped) -> None:
         self.report.skipped.append(skipped)
@@ -186,9 +234,9 @@ def remove(store: Store, paths: Iterable[str | Path]) -> list[str]:
     The caller holds the writer lock."""
     targets = []
     for path in paths:
-        resolved = str(Path(path).resolve())
-        inside = store.document_paths(Path(resolved))
-        targets += inside or ([resolved] if store.document(resolved) else [])
+        absolute = _absolute(path)  # documents are stored under the path they were found at, links unresolved
+        inside = store.document_paths(absolute)
+        targets += inside or ([str(absolute)] if store.document(str(absolute)) else [])
     store.delete_documents(targets)
     store.save_vectors()
     return targets
@@ -203,8 +251,44 @@ def _inside(path: str, folder: Path) -> bool:
     return path == str(folder) or path.startswith(str(folder).rstrip(os.sep) + os.sep)
 
 
-def _progress_bar(total: int, show: bool):
-    from tqdm import tqdm
+def _absolute(path: str | Path) -> Path:
+    """An absolute path with symbolic links left as they are (`Path.resolve` would follow them)."""
+    return Path(os.path.abspath(path))
 
-    # disable=None hides the bar when stderr is not a terminal.
-    return tqdm(total=total, unit="file", desc="Indexing", disable=None if show else True, leave=False)
+
+def _nothing_to_index(roots: list[Path], skipped: list[Skipped]) -> str:
+    where = ", ".join(map(str, roots))
+    if not skipped:
+        return (f"nothing to index in {where}: give files or folders holding text, Markdown, "
+                "reStructuredText, HTML or PDF documents")
+    reasons = Counter(s.reason for s in skipped)
+    said = "; ".join(f"{reason} ({count} files)" if count > 1 else reason for reason, count in reasons.most_common(3))
+    more = f"; and {len(reasons) - 3} other reasons" if len(reasons) > 3 else ""
+    files = f"{len(skipped)} file" + ("s were" if len(skipped) > 1 else " was")
+    return f"nothing to index in {where}: {files} skipped: {said}{more}"
+
+
+class _Progress:
+    """The bar counts what takes the time, passages encoded (with their rate); files done ride along."""
+
+    def __init__(self, files: int, show: bool):
+        from tqdm import tqdm
+
+        # disable=None hides the bar when stderr is not a terminal.
+        self.bar = tqdm(unit=" passages", desc="Encoding", disable=None if show else True, leave=False)
+        self.files, self.done = files, 0
+        self.bar.set_postfix_str(f"files 0/{files}", refresh=False)
+
+    def update(self, passages: int) -> None:
+        self.bar.update(passages)
+
+    def file_done(self) -> None:
+        self.done += 1
+        self.bar.set_postfix_str(f"files {self.done}/{self.files}")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.bar.close()
+

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from .device import autocast, choose_device, effective_precision, prepare
 from .errors import NoReaderError
 from .batching import by_length
-from .checkpoints import BUNDLED_READER, BUNDLED_READER_PATH, read_model_file, resolve_model_path
+from .checkpoints import BUNDLED_READER, BUNDLED_READER_PATH, quiet_loading, read_model_file, resolve_model_path
 
 MAX_QUESTION_TOKENS = 64
 
@@ -67,17 +67,18 @@ class Reader:
         import torch
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
+        self.device = choose_device(device)  # a device this machine lacks fails before any loading
+        self.precision = effective_precision(precision, self.device)
         self.name = model or default_reader()
         try:
             path = resolve_model_path(self.name)
-            self.tokenizer = AutoTokenizer.from_pretrained(path)
-            self.model, info = AutoModelForQuestionAnswering.from_pretrained(path, output_loading_info=True)
+            with quiet_loading():
+                self.tokenizer = AutoTokenizer.from_pretrained(path)
+                self.model, info = AutoModelForQuestionAnswering.from_pretrained(path, output_loading_info=True)
         except Exception as error:  # any failure to load is the same fix for the user
             raise NoReaderError(_no_reader_message(self.name, error)) from None
         if any("qa_outputs" in key for key in info.get("missing_keys", [])):
             raise NoReaderError(_no_reader_message(self.name, ValueError("it has no trained question-answering head")))
-        self.device = choose_device(device)
-        self.precision = effective_precision(precision, self.device)
         prepare(self.model, self.device, self.precision)
         self.max_length = max_length
         self.stride = stride

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from bertsearch.cli import cli
-from bertsearch.eval.evaluation import contains_answer, evaluate, mode_kwargs, percentiles, ranking_metrics
+from bertsearch.eval.evaluation import contains_answer, evaluate, format_report, mode_kwargs, percentiles, ranking_metrics
 from bertsearch.reader import Span
 
 ARTICLES = [
@@ -131,6 +131,7 @@ def test_a_second_run_reuses_the_index_and_limit_keeps_the_first_articles(squad_
     again = evaluate(squad_file, tmp_path / "ix", retrieval_only=True)
     assert first["index"]["passages_encoded"] > 0
     assert again["index"]["passages_encoded"] == 0 and again["index"]["documents"] == 2
+    assert "passages (already indexed, " in format_report(again)  # not "0 encoded, 0 reused"
     limited = evaluate(squad_file, tmp_path / "ix", retrieval_only=True, limit=3)
     assert (limited["questions"], limited["index"]["documents"]) == (3, 1)
 

@@ -33,10 +33,10 @@ def test_broken_pdf_is_skipped_with_a_reason(tmp_path):
         extract(bad)
 
 
-def test_invalid_utf8_is_replaced_not_fatal(tmp_path):
+def test_text_that_is_not_utf8_is_decoded_not_replaced(tmp_path):
     file = tmp_path / "latin1.txt"
     file.write_bytes("café au lait".encode("latin-1"))
-    assert extract(file).text == "caf\ufffd au lait"
+    assert extract(file).text == "café au lait"
 
 
 def test_utf16_with_bom(tmp_path):

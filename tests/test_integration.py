@@ -7,22 +7,19 @@ import pytest
 
 from bertsearch import Index
 
-SQUAD_DEV = Path(__file__).parent.parent.parent / "shared" / "data" / "squad" / "dev-v1.1.json"
-ARTICLES = 4
+SQUAD_SLICE = Path(__file__).parent / "data" / "squad-dev-v1.1-slice.json"  # 4 dev articles, 2 questions a paragraph
 
 
 @pytest.fixture(scope="module")
 def squad_corpus(tmp_path_factory):
     """A few SQuAD dev articles as files, one paragraph each, and their questions."""
-    if not SQUAD_DEV.exists():
-        pytest.fail(f"SQuAD dev set missing at {SQUAD_DEV}: the project expects ../shared beside it")
     folder = tmp_path_factory.mktemp("squad")
     questions = []
-    for a, article in enumerate(json.loads(SQUAD_DEV.read_text())["data"][:ARTICLES]):
+    for a, article in enumerate(json.loads(SQUAD_SLICE.read_text())["data"]):
         for p, paragraph in enumerate(article["paragraphs"]):
             name = f"{a:02d}-{p:03d}.txt"
             (folder / name).write_text(paragraph["context"])
-            questions += [(qa["question"], name) for qa in paragraph["qas"][:2]]
+            questions += [(qa["question"], name) for qa in paragraph["qas"]]
     return folder, questions
 
 

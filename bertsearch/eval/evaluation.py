@@ -300,9 +300,10 @@ def format_report(result: dict) -> str:
                  f"({result['answerable']} answerable, {result['unanswerable']} not)")
     ix = result["index"]
     documents = f"{ix['documents']} document{'s' if ix['documents'] != 1 else ''}"
+    work = (f"{ix['passages_encoded']} encoded, {ix['passages_reused']} reused"
+            if ix["passages_encoded"] or ix["passages_reused"] else "already indexed")
     lines.append(f"Index {ix['path']}: {documents} (one per {ix['unit']}), {ix['passages']} passages "
-                 f"({ix['passages_encoded']} encoded, {ix['passages_reused']} reused, {ix['seconds']:.1f} s), "
-                 f"{ix['model']} {ix['pooling']} pooling")
+                 f"({work}, {ix['seconds']:.1f} s), {ix['model']} {ix['pooling']} pooling")
     r = result["retrieval"]
     lines.append("")
     lines.append(f"{'Retrieval (' + result['mode'] + ', ' + str(r['questions']) + ' answerable questions)':<44}"
