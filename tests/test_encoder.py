@@ -87,5 +87,5 @@ def test_half_precision_path_runs(tiny_bert):
 def test_a_missing_model_is_a_clear_error(tmp_path):
     from bertsearch.errors import ModelLoadError
 
-    with pytest.raises(ModelLoadError, match="local model folder or a hub id"):
+    with pytest.raises(ModelLoadError, match="no model folder at .*no-such-model: the path does not exist"):
         Encoder(str(tmp_path / "no-such-model"))
