@@ -34,6 +34,8 @@ _EXPORTS = {
     "InvalidSettingError": "errors",
     "IndexLockedError": "errors",
     "CorruptIndexError": "errors",
+    "ServerBusyError": "errors",
+    "PathNotAllowedError": "errors",
 }
 
 __all__ = [*_EXPORTS, "__version__"]
