@@ -36,6 +36,7 @@ _EXPORTS = {
     "CorruptIndexError": "errors",
     "ServerBusyError": "errors",
     "PathNotAllowedError": "errors",
+    "PassageNotFoundError": "errors",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

@@ -51,3 +51,7 @@ class ServerBusyError(BertsearchError):
 
 class PathNotAllowedError(BertsearchError):
     """A path given to the server lies outside the folder it may index (`serve --allow-index ROOT`)."""
+
+
+class PassageNotFoundError(BertsearchError):
+    """No passage with the given id is in the index."""
