@@ -57,6 +57,7 @@ function fillForm(params) {
   form.q.value = params.get("q") || "";
   form.kind.value = params.get("kind") === "search" ? "search" : "ask";
   for (const name of FILTERS) form[name].value = params.get(name) || (name === "mode" ? "hybrid" : "");
+  if (["path", "ext", "after", "before"].some((name) => params.get(name))) $("#filters").open = true;
 }
 
 function apiQuery(params) {
@@ -86,7 +87,7 @@ function renderAnswer(result) {
     results.append(el("section", { className: "answer", id: "answer" },
       guess,
       el("h2", { className: "answer-text" }, best.text),
-      el("p", { className: "meta" }, passageLinkForAnswer(best, result), ` · confidence ${best.rank_score.toFixed(2)}`),
+      el("p", { className: "meta" }, passageLinkForAnswer(best, result), ` · score ${best.rank_score.toFixed(2)}`),
       highlighted(best.passage, best.passage_start, best.passage_end)));
     if (others.length) {
       results.append(el("h3", {}, "Other answers"), el("ol", { className: "others" },
