@@ -349,7 +349,22 @@ def _version() -> str:
 
 
 def run(app, *, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Serve `app` with uvicorn until SIGTERM or Ctrl-C, which finish the requests in flight first."""
+    """Serve `app` with uvicorn until SIGTERM or Ctrl-C, which finish the requests in flight first.
+
+    uvicorn raises the signal it caught again once it has shut down; the shutdown was clean
+    by then, so that signal ends the process with exit status 0.
+    """
+    import signal
+
     import uvicorn
 
-    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=30)).run()
+    def exit_cleanly(signum, frame):
+        raise SystemExit(0)
+
+    previous = {sig: signal.signal(sig, exit_cleanly) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=30)
+        uvicorn.Server(config).run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
