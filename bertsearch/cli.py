@@ -281,22 +281,25 @@ def serve(index_path, host, port, token, allowed_hosts, cors, allow_index, batch
     The models load once, at start. Read-only unless --allow-index; SIGTERM
     or Ctrl-C finish the requests in flight, then exit."""
     from .index import Index
-    from .server import create_app, run
+    from .server import create_app, listen, run
 
     _quiet_transformers()
+    sock = listen(host, port)  # before loading anything: a port in use is said at once
+    url = f"http://{_url_host(host)}:{sock.getsockname()[1]}/"
+
     @contextlib.contextmanager
     def announce():  # entered once the models are loaded
-        click.echo(f"Serving {index_path} at http://{_url_host(host)}:{port}/ (Ctrl-C to stop)", err=True)
+        click.echo(f"Serving {index_path} at {url} (Ctrl-C to stop)", err=True)
         yield
         click.echo("Stopped.", err=True)
 
     mounts, lifespans = {}, [announce]  # options that add an endpoint or a background task add theirs here
-    with Index(index_path, device=device, reader=reader) as idx:
+    with sock, Index(index_path, device=device, reader=reader) as idx:
         if not allow_index:
             idx.info()  # a read-only server needs an index: say so now, not on every request
         app = create_app(idx, token=token, host=host, allowed_hosts=allowed_hosts, cors=cors,
                          allow_index=allow_index, batching=batching, mounts=mounts, lifespans=lifespans)
-        run(app, host=host, port=port)
+        run(app, sock)
 
 
 @cli.command("train-reader")

@@ -28,6 +28,8 @@ FastAPI's TestClient. The design:
 import asyncio
 import dataclasses
 import logging
+import signal
+import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -348,14 +350,21 @@ def _version() -> str:
     return __version__
 
 
-def run(app, *, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Serve `app` with uvicorn until SIGTERM or Ctrl-C, which finish the requests in flight first.
+def listen(host: str = "127.0.0.1", port: int = 8765) -> socket.socket:
+    """A listening socket on host:port (port 0: a free one), or InvalidSettingError saying why not."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as error:
+        raise errors.InvalidSettingError(f"cannot listen on {host} port {port}: {error.strerror or error}") from None
+
+
+def run(app, sock: socket.socket) -> None:
+    """Serve `app` with uvicorn on `sock` until SIGTERM or Ctrl-C, which finish the requests in flight first.
 
     uvicorn raises the signal it caught again once it has shut down; the shutdown was clean
     by then, so that signal ends the process with exit status 0.
     """
-    import signal
-
     import uvicorn
 
     def exit_cleanly(signum, frame):
@@ -363,8 +372,8 @@ def run(app, *, host: str = "127.0.0.1", port: int = 8765) -> None:
 
     previous = {sig: signal.signal(sig, exit_cleanly) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=30)
-        uvicorn.Server(config).run()
+        config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=30)
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
