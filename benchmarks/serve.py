@@ -130,21 +130,21 @@ def latency_run(server: Server, questions: list[str], k: int) -> dict:
     return rows
 
 
-def cli_cold(index: Path, questions: list[str], k: int) -> dict:
+def cli_cold(index: Path, questions: list[str], k: int, reader: list[str]) -> dict:
     seconds = []
     for question in questions:
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "bertsearch", "ask", question, "--index", str(index), "-k", str(k), "--json"],
-                       check=True, capture_output=True)
+        subprocess.run([sys.executable, "-m", "bertsearch", "ask", question, "--index", str(index), "-k", str(k), "--json",
+                        *reader], check=True, capture_output=True)
         seconds.append(time.perf_counter() - started)
     return {"requests": len(seconds), **percentiles(seconds)}
 
 
-def library_warm(index_path: Path, questions: list[str], k: int) -> dict:
+def library_warm(index_path: Path, questions: list[str], k: int, reader: str | None) -> dict:
     from bertsearch import Index
 
     rows = {}
-    with Index(index_path) as index:
+    with Index(index_path, reader=reader) as index:
         index.ask(questions[0], k=k)  # load both models
         for kind, call in (("search", index.search), ("ask", index.ask)):
             seconds = []
@@ -252,6 +252,8 @@ def main(argv=None):
     parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds of the batching comparison")
     parser.add_argument("--commits", type=int, default=3, help="re-indexing runs of the writer")
+    parser.add_argument("--model", help="encoder of a new index (default: the packaged all-MiniLM-L6-v2)")
+    parser.add_argument("--reader", help="QA model (default: the bundled reader)")
     parser.add_argument("--cache", type=Path, help="folder for the articles and the index (default: a temporary one)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check the script runs")
     parser.add_argument("--out-dir", help="where to write the results (default benchmarks/results)")
@@ -264,7 +266,7 @@ def main(argv=None):
         questions = [q for q, _ in write_articles(articles, cache / "articles")][: args.questions]
         from bertsearch import Index
 
-        with Index(cache / "index") as index:
+        with Index(cache / "index", model=args.model) as index:
             index.add([cache / "articles"])
             info = index.info().to_dict()
         data = run_all(args, cache, questions)
@@ -277,10 +279,11 @@ def main(argv=None):
 
 def run_all(args, cache: Path, questions: list[str]) -> dict:
     index, data = cache / "index", {}
-    data["cli_cold"] = cli_cold(index, questions[: args.cold], args.k)
-    data["library_warm"] = library_warm(index, questions, args.k)
-    on = Server(index)
-    off = Server(index, "--no-batching")
+    reader = ["--reader", args.reader] if args.reader else []
+    data["cli_cold"] = cli_cold(index, questions[: args.cold], args.k, reader)
+    data["library_warm"] = library_warm(index, questions, args.k, args.reader)
+    on = Server(index, *reader)
+    off = Server(index, "--no-batching", *reader)
     try:
         data["start_seconds"] = on.start_seconds
         data["latency"] = latency_run(on, questions, args.k)
