@@ -49,6 +49,8 @@ from .batcher import DEFAULT_MAX_BATCH, DEFAULT_MAX_PENDING, DEFAULT_WINDOW_S, B
 from .errors import BertsearchError, PathNotAllowedError
 from .extract import find_files
 from .guard import DEFAULT_MAX_BODY_BYTES, Guard, is_loopback
+from .results import AskResult, DocumentInfo, Passage, SearchResult
+from .search_modes import DEFAULT_MODE, MODES
 
 log = logging.getLogger("bertsearch.server")
 
@@ -79,7 +81,7 @@ STATUS: dict[type[BertsearchError], int] = {
 }
 RETRY = (errors.ServerBusyError, errors.IndexLockedError)
 
-Mode = Literal["hybrid", "dense", "bm25"]
+Mode = Literal[MODES]
 
 
 class SearchParams(BaseModel):
@@ -88,7 +90,7 @@ class SearchParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="The query.")
     k: int = Field(10, ge=1, le=MAX_K, description="How many passages.")
-    mode: Mode = "hybrid"
+    mode: Mode = DEFAULT_MODE
     path: str | None = Field(None, max_length=1000, description="Only documents whose path matches this glob.")
     ext: list[str] = Field([], max_length=20, description="Only documents with these extensions.")
     after: str | None = Field(None, max_length=40, description="Only documents modified at or after (ISO date).")
@@ -105,6 +107,27 @@ class AskParams(SearchParams):
 
     alternatives: int = Field(3, ge=0, le=MAX_ALTERNATIVES, description="How many other answers.")
     always_answer: bool = Field(False, description="Answer even under the no-answer threshold.")
+
+
+class DocumentsPage(BaseModel):
+    documents: list[DocumentInfo]
+    offset: int
+    limit: int
+    next: int | None = Field(description="The next page's offset; null on the last page.")
+
+
+class PassageSpan(BaseModel):
+    id: int
+    seq: int
+    start: int
+    end: int
+    line: int
+
+
+class DocumentText(BaseModel):
+    document: DocumentInfo
+    text: str = Field(description="The document's text, rebuilt from its passages.")
+    passages: list[PassageSpan] = Field(description="Each passage's span in `text`.")
 
 
 class IndexRequest(BaseModel):
@@ -181,20 +204,19 @@ def _add_api(app: FastAPI, index, searcher: Batcher, asker: Batcher, writer: "_W
         return {"status": "ok"}
 
     @app.get("/api/search", tags=["search"])
-    async def search(params: Annotated[SearchParams, Query()]) -> list[dict]:
+    async def search(params: Annotated[SearchParams, Query()]) -> list[SearchResult]:
         """The `k` passages that best match `q`: the JSON of `bertsearch search --json`."""
-        results = await searcher.submit(params.key(), params.q)
-        return [dataclasses.asdict(r) for r in results]
+        return await searcher.submit(params.key(), params.q)
 
     @app.get("/api/ask", tags=["search"])
-    async def ask(params: Annotated[AskParams, Query()]) -> dict:
+    async def ask(params: Annotated[AskParams, Query()]) -> AskResult:
         """Answers to the question `q`: the JSON of `bertsearch ask --json`."""
-        return (await asker.submit(params.key(), params.q)).to_dict()
+        return await asker.submit(params.key(), params.q)
 
     @app.post("/api/ask", tags=["search"])
-    async def ask_post(params: AskParams) -> dict:
+    async def ask_post(params: AskParams) -> AskResult:
         """`GET /api/ask` with a JSON body: {"q": "...", "k": 10, ...}."""
-        return (await asker.submit(params.key(), params.q)).to_dict()
+        return await asker.submit(params.key(), params.q)
 
     @app.get("/api/info", tags=["index"])
     def info() -> dict:
@@ -204,27 +226,27 @@ def _add_api(app: FastAPI, index, searcher: Batcher, asker: Batcher, writer: "_W
     @app.get("/api/documents", tags=["index"])
     def documents(path: Annotated[str | None, Query(max_length=1000, description="A glob on the path.")] = None,
                   limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+                  offset: Annotated[int, Query(ge=0)] = 0) -> DocumentsPage:
         """The indexed documents, a page at a time, in path order; `next` is the next page's offset."""
         found = index.documents(path=path, limit=limit, offset=offset)
-        return {"documents": [dataclasses.asdict(d) for d in found], "offset": offset, "limit": limit,
-                "next": offset + limit if len(found) == limit else None}
+        return DocumentsPage(documents=found, offset=offset, limit=limit,
+                             next=offset + limit if len(found) == limit else None)
 
     @app.get("/api/documents/{document_id}", tags=["index"])
-    def document(document_id: int) -> dict:
+    def document(document_id: int) -> DocumentText:
         """A document, its text rebuilt from its passages, and each passage's span in that text."""
         found = index.document(document_id)
-        spans = [{"id": p.id, "seq": p.seq, "start": p.start, "end": p.end, "line": p.line}
+        spans = [PassageSpan(id=p.id, seq=p.seq, start=p.start, end=p.end, line=p.line)
                  for p in index.passages(document_id=document_id)]
-        return {"document": dataclasses.asdict(found), "text": index.document_text(document_id), "passages": spans}
+        return DocumentText(document=found, text=index.document_text(document_id), passages=spans)
 
     @app.get("/api/passages/{passage_id}", tags=["index"])
-    def passage(passage_id: int) -> dict:
+    def passage(passage_id: int) -> Passage:
         """One passage, with its document's id (for `GET /api/documents/{id}`)."""
         found = index.passages(ids=[passage_id])
         if not found:
             raise errors.PassageNotFoundError(f"no passage with id {passage_id} in the index")
-        return dataclasses.asdict(found[0])
+        return found[0]
 
     @app.post("/api/index", tags=["write"])
     async def add(request: Annotated[IndexRequest, Body()]) -> dict:
