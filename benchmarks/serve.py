@@ -254,12 +254,19 @@ def main(argv=None):
     parser.add_argument("--commits", type=int, default=3, help="re-indexing runs of the writer")
     parser.add_argument("--model", help="encoder of a new index (default: the packaged all-MiniLM-L6-v2)")
     parser.add_argument("--reader", help="QA model (default: the bundled reader)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch threads in every process (OMP_NUM_THREADS); 0: torch's default")
     parser.add_argument("--cache", type=Path, help="folder for the articles and the index (default: a temporary one)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check the script runs")
     parser.add_argument("--out-dir", help="where to write the results (default benchmarks/results)")
     args = parser.parse_args(argv)
     if args.smoke:
         args.every, args.questions, args.cold, args.rounds, args.commits = 48, 4, 1, 1, 1
+    if args.threads:  # the servers and the CLI are subprocesses: they read it from the environment
+        import torch
+
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
+        torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as scratch:
         cache = args.cache or Path(scratch)
         articles = load_articles(args.squad, args.every)
@@ -307,7 +314,8 @@ def render(result: dict) -> str:
         f"default settings), {c['questions']} of their questions, k={c['k']}. The server is `bertsearch serve` "
         "(with a token) in a subprocess; the load generator is httpx with asyncio in another process, each client "
         "sending its next request when its last is answered. "
-        f"Run on {result['date']} on {m['cpu']}, {m['cores']} cores, torch {m['torch']}, load average "
+        f"Run on {result['date']} on {m['cpu']}, {m['cores']} cores, {m['torch_threads']} torch thread(s) in every "
+        f"process, torch {m['torch']}, load average "
         f"{m['load_average']:.1f} at the end: **the machine was shared with other jobs**, so compare figures "
         "within this run only.", "",
         "```bash", result["command"], "```", "",
