@@ -27,7 +27,7 @@ from collections.abc import Iterable
 LOOPBACK_NAMES = ("localhost",)
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
 # Paths anyone may fetch: the page's files and what describes the API (no document data).
-PUBLIC = re.compile(r"^/($|index\.html$|static/|documents/\d+/?$|passages/\d+/?$|healthz$|docs/?$|openapi\.json$|favicon\.ico$)")
+PUBLIC = re.compile(r"^/($|static/|documents/\d+/?$|passages/\d+/?$|healthz$|docs/?$|docs-static/|openapi\.json$|favicon\.ico$)")
 
 
 def error_body(status: int, kind: str, message: str, headers: Iterable[tuple[bytes, bytes]] = ()):

@@ -41,6 +41,7 @@ from fastapi import Body, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
@@ -62,6 +63,7 @@ MAX_PATHS = 100
 RETRY_AFTER_S = 1
 WRITER_LOCK_TIMEOUT_S = 5.0
 WEB = resources.files("bertsearch") / "web"
+DOCS_STATIC = "/docs-static"  # Swagger UI's files, for /docs
 
 # What a client should do decides the status: fix the request (4xx), or wait and retry (503 / Retry-After).
 STATUS: dict[type[BertsearchError], int] = {
@@ -184,8 +186,9 @@ def create_app(
         await asker.close()
         writer.close()
 
-    app = FastAPI(title="bertsearch", version=_version(), lifespan=lifespan,
-                  description="Semantic search and question answering over your own documents.")
+    app = FastAPIOffline(  # FastAPI whose /docs page comes from a package, not a CDN: it works offline
+        title="bertsearch", version=_version(), lifespan=lifespan, redoc_url=None, static_url=DOCS_STATIC,
+        description="Semantic search and question answering over your own documents.")
     app.state.searcher, app.state.asker = searcher, asker  # their batch sizes, for benchmarks and tests
     _add_error_handlers(app)
     _add_api(app, index, searcher, asker, writer)

@@ -142,7 +142,9 @@ def test_openapi_and_the_interactive_docs(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/search", "/api/ask", "/api/info", "/api/documents", "/api/documents/{document_id}",
             "/api/passages/{passage_id}", "/healthz"} <= set(paths)
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/docs-static/swagger-ui-bundle.js" in docs.text and "cdn" not in docs.text
+    assert client.get("/docs-static/swagger-ui-bundle.js").status_code == 200  # offline: from a package
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
