@@ -158,7 +158,9 @@ def create_app(
 
     A `host` other than a loopback address needs a `token` (InvalidSettingError
     otherwise). `lifespans` are zero-argument callables returning a context
-    manager (sync or async), entered after the models load and exited at shutdown.
+    manager (sync or async), entered after the models load and exited at shutdown;
+    Starlette does not run the lifespan of an app in `mounts`, so pass what it needs
+    (an MCP session manager's `run()`, say) here.
     """
     if not is_loopback(host) and not token:
         raise errors.InvalidSettingError(
