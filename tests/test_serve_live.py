@@ -105,40 +105,88 @@ def test_bad_requests_get_json_errors_and_no_traceback_on_the_console(server):
     assert not any("Traceback" in line for line in server.stderr)
 
 
-def test_in_the_browser_a_question_leads_to_its_answer_and_its_document(server):
+def test_in_the_browser_a_question_leads_to_its_answer_and_its_document(server, browser):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1000, "height": 800})
+    page.goto(server.url + "/")
+    page.keyboard.type(QUESTION)  # the box has the focus
+    page.keyboard.press("Enter")
+    answer = page.locator(".answer")
+    expect(answer.locator(".answer-text")).to_contain_text("Koechlin", timeout=60_000)
+    expect(answer.locator("mark")).to_contain_text("Koechlin")
+    expect(answer.locator("a.source")).to_contain_text("eiffel_tower.html")
+    assert "q=Who+designed" in page.url  # the question is in the URL: the page can be shared
+    if os.environ.get("BERTSEARCH_SCREENSHOT"):
+        page.screenshot(path=os.environ["BERTSEARCH_SCREENSHOT"])
+
+    answer.locator("a.source").click()
+    expect(page.locator("#document-title")).to_contain_text("eiffel_tower.html")
+    expect(page.locator("mark.target")).to_contain_text("Koechlin")
+    assert "/documents/" in page.url and "#passage-" in page.url
+
+    page.goto(server.url + "/?q=" + urllib.parse.quote(QUESTION))  # a shared link shows the answer
+    expect(page.locator(".answer-text")).to_contain_text("Koechlin", timeout=60_000)
+
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+@pytest.fixture
+def browser():
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
         pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         try:
-            page = browser.new_page(viewport={"width": 1000, "height": 800})
-            page.goto(server.url + "/")
-            page.keyboard.type(QUESTION)  # the box has the focus
-            page.keyboard.press("Enter")
-            answer = page.locator(".answer")
-            expect(answer.locator(".answer-text")).to_contain_text("Koechlin", timeout=60_000)
-            expect(answer.locator("mark")).to_contain_text("Koechlin")
-            expect(answer.locator("a.source")).to_contain_text("eiffel_tower.html")
-            assert "q=Who+designed" in page.url  # the question is in the URL: the page can be shared
-            if os.environ.get("BERTSEARCH_SCREENSHOT"):
-                page.screenshot(path=os.environ["BERTSEARCH_SCREENSHOT"])
-
-            answer.locator("a.source").click()
-            expect(page.locator("#document-title")).to_contain_text("eiffel_tower.html")
-            expect(page.locator("mark.target")).to_contain_text("Koechlin")
-            assert "/documents/" in page.url and "#passage-" in page.url
-
-            page.goto(server.url + "/?q=" + urllib.parse.quote(QUESTION))  # a shared link shows the answer
-            expect(page.locator(".answer-text")).to_contain_text("Koechlin", timeout=60_000)
-
-            page.set_viewport_size({"width": 390, "height": 844})  # a phone
-            assert page.evaluate("document.documentElement.scrollWidth") <= 390
+            yield launched
         finally:
-            browser.close()
+            launched.close()
+
+
+@pytest.fixture
+def token_server(tmp_path, tiny_bert, tiny_qa):
+    """create_app with a token, on uvicorn in a thread (tiny models: the token is under test, not answers)."""
+    import uvicorn
+
+    from bertsearch.server import create_app, listen
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "owls.txt").write_text("Owls hunt at night.")
+    with Index(tmp_path / "index", model=tiny_bert) as first:
+        first.add([tmp_path / "docs"])
+    with Index(tmp_path / "index", reader=tiny_qa) as index:
+        sock = listen("127.0.0.1", 0)
+        server = uvicorn.Server(uvicorn.Config(create_app(index, token="s3cret", warm_up=False), log_level="warning"))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
+        thread.start()
+        while not server.started:
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        server.should_exit = True
+        thread.join(30)
+        sock.close()
+
+
+def test_the_page_asks_for_the_token_once(browser, token_server):
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    page.goto(token_server + "/?kind=search&q=owls&mode=bm25")
+    form = page.locator("#token")
+    expect(form).to_be_visible()
+    expect(page.locator(".passages")).to_have_count(0)
+    form.locator("input").fill("s3cret")
+    form.locator("input").press("Enter")
+    expect(page.locator(".passages li")).to_contain_text("Owls hunt at night")
+    expect(form).to_be_hidden()
+    page.reload()  # remembered: no second prompt
+    expect(page.locator(".passages li")).to_contain_text("Owls hunt at night")
+    expect(form).to_be_hidden()
 
 
 def test_sigterm_finishes_the_request_in_flight_and_exits_cleanly(sample_index):
