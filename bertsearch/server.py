@@ -46,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from . import errors
-from .batcher import DEFAULT_MAX_BATCH, DEFAULT_MAX_PENDING, DEFAULT_WINDOW_S, Batcher
+from .request_batcher import DEFAULT_MAX_BATCH, DEFAULT_MAX_PENDING, DEFAULT_WINDOW_S, Batcher
 from .errors import BertsearchError, PathNotAllowedError
 from .extract import find_files
 from .guard import DEFAULT_MAX_BODY_BYTES, Guard, is_loopback

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from bertsearch import InvalidQueryError, ServerBusyError
-from bertsearch.batcher import Batcher
+from bertsearch.request_batcher import Batcher
 
 
 class Recorder:
