@@ -40,6 +40,9 @@ _EXPORTS = {
     "InvalidSettingError": "errors",
     "IndexLockedError": "errors",
     "CorruptIndexError": "errors",
+    "ServerBusyError": "errors",
+    "PathNotAllowedError": "errors",
+    "PassageNotFoundError": "errors",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

@@ -1,5 +1,6 @@
 """The `bertsearch` command: a thin layer over `bertsearch.Index`."""
 
+import contextlib
 import dataclasses
 import functools
 import json
@@ -292,6 +293,46 @@ def _print_check(report) -> None:
         click.echo(f"{key:<11} {value}")
 
 
+@cli.command()
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind. Any other than loopback needs --token.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
+@click.option("--token", envvar="BERTSEARCH_TOKEN", help="Require 'Authorization: Bearer TOKEN' on every /api route (env BERTSEARCH_TOKEN).")
+@click.option("--allow-host", "allowed_hosts", multiple=True, metavar="NAME", help="Also answer requests for this host name (repeat for more).")
+@click.option("--cors", metavar="ORIGIN", help="Let pages from ORIGIN (e.g. http://localhost:3000) call the API.")
+@click.option("--allow-index", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="ROOT",
+              help="Enable POST /api/index and DELETE /api/documents/ID for paths inside ROOT.")
+@click.option("--batching/--no-batching", default=True, show_default=True, help="Let concurrent requests share forward passes.")
+@click.option("--reader", envvar="BERTSEARCH_READER", help="Question-answering model (env BERTSEARCH_READER; default: the bundled reader).")
+@device_option
+@friendly_errors
+def serve(index_path, host, port, token, allowed_hosts, cors, allow_index, batching, reader, device):
+    """Serve the index over HTTP: a JSON API and a web page at http://HOST:PORT/.
+
+    The models load once, at start. Read-only unless --allow-index; SIGTERM
+    or Ctrl-C finish the requests in flight, then exit."""
+    from .index import Index
+    from .server import create_app, listen, run
+
+    _quiet_transformers()
+    sock = listen(host, port)  # before loading anything: a port in use is said at once
+    url = f"http://{_url_host(host)}:{sock.getsockname()[1]}/"
+
+    @contextlib.contextmanager
+    def announce():  # entered once the models are loaded
+        click.echo(f"Serving {index_path} at {url} (Ctrl-C to stop)", err=True)
+        yield
+        click.echo("Stopped.", err=True)
+
+    mounts, lifespans = {}, [announce]  # options that add an endpoint or a background task add theirs here
+    with sock, Index(index_path, device=device, reader=reader) as idx:
+        if not allow_index:
+            idx.info()  # a read-only server needs an index: say so now, not on every request
+        app = create_app(idx, token=token, host=host, allowed_hosts=allowed_hosts, cors=cors,
+                         allow_index=allow_index, batching=batching, mounts=mounts, lifespans=lifespans)
+        run(app, sock)
+
+
 @cli.command("train-reader")
 @click.option("--train", "train_file", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="SQuAD-format training JSON (optionally .gz).")
 @click.option("--dev", "dev_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="SQuAD-format JSON to score EM/F1 on at the end.")
@@ -353,6 +394,10 @@ def _quiet_transformers() -> None:
 
     logging.set_verbosity_error()
     logging.disable_progress_bar()
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def _cite(path: str, line: int, start: int, end: int) -> str:

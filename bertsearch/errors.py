@@ -47,3 +47,15 @@ class IndexLockedError(BertsearchError):
 
 class CorruptIndexError(BertsearchError):
     """The index's SQLite database is damaged; it cannot be repaired, only rebuilt."""
+
+
+class ServerBusyError(BertsearchError):
+    """`bertsearch serve` has too many requests waiting; retry in a moment (HTTP 503 with Retry-After)."""
+
+
+class PathNotAllowedError(BertsearchError):
+    """A path given to the server lies outside the folder it may index (`serve --allow-index ROOT`)."""
+
+
+class PassageNotFoundError(BertsearchError):
+    """No passage with the given id is in the index."""

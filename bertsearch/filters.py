@@ -11,6 +11,8 @@ from pathlib import Path
 
 from .errors import InvalidQueryError
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -54,4 +56,4 @@ def _nanoseconds(moment, name: str) -> int:
             raise InvalidQueryError(f"--{name} takes a date such as 2024-05-31 or 2024-05-31T14:00, not {moment!r}") from None
     if isinstance(moment, date) and not isinstance(moment, datetime):
         moment = datetime(moment.year, moment.month, moment.day)
-    return int(moment.timestamp() * 1_000_000_000)
+    return min(max(int(moment.timestamp() * 1_000_000_000), INT64_MIN), INT64_MAX)  # SQLite's integers are 64-bit

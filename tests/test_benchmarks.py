@@ -106,3 +106,18 @@ def test_no_answer_benchmark_scores_three_thresholds(script, tiny_bert, tiny_qa,
     assert out["always answering"]["answered"] == 1.0
     # The best cut on these very scores is never worse than answering always.
     assert out["best cut here"]["f1"] >= out["always answering"]["f1"]
+
+
+@pytest.mark.slow
+def test_serve_benchmark_smoke(script, tiny_bert, tiny_qa, tmp_path):
+    """Starts `bertsearch serve` three times: slow, so run with -m slow."""
+    article = {"title": "Moon", "paragraphs": [{"context": "Apollo 11 landed on the Moon in 1969.", "qas": [
+        {"id": "a", "question": "When did Apollo 11 land?", "answers": [{"text": "1969", "answer_start": 32}]}]}]}
+    squad = tmp_path / "squad.json"
+    squad.write_text(json.dumps({"version": "1.1", "data": [article]}))
+    script("serve").main(["--smoke", "--squad", str(squad), "--model", tiny_bert, "--reader", tiny_qa,
+                          "--out-dir", str(tmp_path)])
+    data = result(tmp_path, "serve-cpu")
+    assert data["bad_input"]["all_4xx_json"] and data["bad_input"]["server_errors"] == 0
+    assert data["writer"]["failed"] == 0 and data["writer"]["followed"] == data["writer"]["commits"]
+    assert "bertsearch serve" in (tmp_path / "serve.md").read_text()
