@@ -296,8 +296,8 @@ class _Writer:
             raise PathNotAllowedError(f"{given!r} is outside the folder this server may index")
         if not resolved.exists():
             raise PathNotAllowedError(f"{given!r} does not exist inside the folder this server may index")
-        for found in find_files([resolved]):
-            if isinstance(found, Path) and not found.is_relative_to(self.root):
+        for found in find_files([resolved], follow_links=True):  # every link, to refuse any that leaves ROOT
+            if isinstance(found, Path) and not found.resolve().is_relative_to(self.root):
                 raise PathNotAllowedError(f"{given!r} holds a link to {found}, outside the folder this server may index")
         return resolved
 
