@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import chunking, hybrid, lexical
+from .confidence import SPANS_PER_WINDOW, Candidate, check_min_confidence
 from .errors import (
     BertsearchError,
     IndexNotFoundError,
@@ -64,6 +65,7 @@ class Answer:
     passage_end: int
     retrieval_score: float
     rank_score: float  # what answers are ordered by: retrieval and reader scores fused (READER_WEIGHT)
+    confidence: float = 0.0  # estimated probability that the answer is right (bertsearch/confidence.py)
 
 
 @dataclass
@@ -71,7 +73,8 @@ class AskResult:
     question: str
     answers: list[Answer]
     passages: list[SearchResult]
-    confident: bool = True  # the best span cleared the reader's no-answer threshold (or it has none)
+    confident: bool = True  # the best answer's confidence reached the cut (min_confidence)
+    confidence: float | None = None  # the best answer's, also when `ask` abstains; None when the reader found nothing
 
     @property
     def found(self) -> bool:
@@ -424,7 +427,8 @@ class Index:
         return hybrid.fuse(cosine, bm25)[:k]
 
     def ask(self, question: str, k: int = 10, top_n: int = 5, mode: str = DEFAULT_MODE, path: str | None = None,
-            ext: str | Sequence[str] | None = None, after=None, before=None, always_answer: bool = False) -> AskResult:
+            ext: str | Sequence[str] | None = None, after=None, before=None, always_answer: bool = False,
+            min_confidence: float | None = None) -> AskResult:
         """Answers to `question` read from the `k` best passages, best first.
 
         `mode` and the filters are those of `search`. Answers and passages are
@@ -432,18 +436,18 @@ class Index:
         (READER_WEIGHT); a passage ranks by its best answer, and one where the
         reader finds nothing comes after the others, in retrieval order.
 
-        When the reader has a calibrated no-answer threshold and no span reaches
-        it, `answers` is empty, `confident` is False and `passages` still holds
-        what was retrieved; `always_answer=True` returns the best spans anyway.
+        Every answer has a `confidence`, the estimated probability that it is
+        right (bertsearch/confidence.py). When the best answer's is under
+        `min_confidence` (default: the cut fitted with the reader's confidence
+        model), `answers` is empty, `confident` is False, `confidence` still
+        gives the best guess's and `passages` what was retrieved;
+        `always_answer=True` returns the answers anyway.
         """
         question = _clean_query(question)
+        check_min_confidence(min_confidence)
         passages = self.search(question, k, mode=mode, path=path, ext=ext, after=after, before=before)
         reader = self.reader
-        spans = reader.spans(question, [p.text for p in passages], per_window=top_n)
-        threshold = reader.no_answer_threshold
-        confident = not spans or threshold is None or spans[0].score >= threshold
-        if not confident and not always_answer:
-            return AskResult(question, [], passages, confident=False)
+        spans = reader.spans(question, [p.text for p in passages], per_window=max(top_n, SPANS_PER_WINDOW))
         answers, best = [], {}
         for span in spans:
             passage = passages[span.context_index]
@@ -457,8 +461,17 @@ class Index:
                 retrieval_score=passage.score, rank_score=fused,
             ))
         answers.sort(key=lambda answer: -answer.rank_score)
-        order = sorted(range(len(passages)), key=lambda i: -best.get(i, -math.inf))
-        return AskResult(question, _distinct(answers)[:top_n], [passages[i] for i in order], confident)
+        answers = _distinct(answers)
+        order = [passages[i] for i in sorted(range(len(passages)), key=lambda i: -best.get(i, -math.inf))]
+        if not answers:
+            return AskResult(question, [], order, confident=True)
+        model, candidates = reader.confidence, [_candidate(a) for a in answers]
+        for answer, confidence in zip(answers, model.score(candidates, [p.score for p in passages])):
+            answer.confidence = confidence
+        confident = model.accepts(answers[0].confidence, candidates[0], min_confidence)
+        if not confident and not always_answer:
+            return AskResult(question, [], passages, confident=False, confidence=answers[0].confidence)
+        return AskResult(question, answers[:top_n], order, confident, confidence=answers[0].confidence)
 
     def info(self) -> dict:
         store = self.store
@@ -485,6 +498,12 @@ class Index:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _candidate(answer: Answer) -> Candidate:
+    """What the confidence features read of an answer; its passage is known by file and start."""
+    return Candidate(answer.text, answer.score, answer.rank_score, answer.retrieval_score,
+                     (answer.path, answer.start - answer.passage_start))
 
 
 def _distinct(answers: list[Answer]) -> list[Answer]:
