@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from bertsearch.cli import cli
+from bertsearch.confidence import SoftmaxShare
 from bertsearch.evaluation import contains_answer, evaluate, mode_kwargs, percentiles, ranking_metrics
 from bertsearch.reader import Span
 
@@ -62,6 +63,10 @@ class FakeReader:
 
     def __init__(self, model=None, **kwargs):
         pass
+
+    @property
+    def confidence(self):
+        return SoftmaxShare(self.no_answer_threshold)  # no fitted model: ask abstains under the threshold
 
     def spans(self, question, contexts, per_window=5):
         if PREDICTIONS[question] is None:
