@@ -37,13 +37,17 @@ class Asked:
     question: str
     kind: str  # "in", "out" or "unanswerable"
     retrieval_scores: list[float]  # of every passage read
-    candidates: list[list]  # text, span score, rank score, retrieval score, passage number
+    candidates: list[list]  # text, span score, rank score, retrieval score, passage number, cosine
     em: list[float]
     f1: list[float]
+    cosines: list[float]  # of every passage read
 
     def rows(self) -> list[list[float]]:
         """The feature rows of every candidate, as `ask` computes them."""
-        return features([Candidate(*c) for c in self.candidates], self.retrieval_scores)
+        return features([Candidate(*c) for c in self.candidates], self.retrieval_scores, self.cosines)
+
+    def confidences(self, model) -> list[float]:
+        return model.score([Candidate(*c) for c in self.candidates], self.retrieval_scores, self.cosines)
 
     @property
     def right(self) -> list[bool]:
@@ -53,12 +57,14 @@ class Asked:
 class _Recorder:
     """Stands in for a reader's confidence model: scores with it, and keeps what it was given."""
 
-    def __init__(self, model):
-        self.model, self.seen = model, ([], [])
+    features = FEATURES  # so that `ask` computes every feature
 
-    def score(self, candidates, retrieval_scores):
-        self.seen = (list(candidates), list(retrieval_scores))
-        return self.model.score(candidates, retrieval_scores)
+    def __init__(self, model):
+        self.model, self.seen = model, ([], [], [])
+
+    def score(self, candidates, retrieval_scores, cosines=()):
+        self.seen = (list(candidates), list(retrieval_scores), list(cosines))
+        return self.model.score(candidates, retrieval_scores, cosines)
 
     def accepts(self, confidence, best, min_confidence=None):
         return self.model.accepts(confidence, best, min_confidence)
@@ -82,7 +88,7 @@ def ask_all(index, questions: Sequence[tuple[SquadQuestion, str]], records: Path
     try:
         with records.open("a") as out:
             for q, kind in tqdm(todo, desc="ask", disable=not progress):
-                recorder.seen = ([], [])
+                recorder.seen = ([], [], [])
                 index.ask(q.question, k=k, top_n=1, always_answer=True)
                 done[q.id] = _record(q, kind, *recorder.seen)
                 out.write(json.dumps(done[q.id].__dict__) + "\n")
@@ -92,12 +98,12 @@ def ask_all(index, questions: Sequence[tuple[SquadQuestion, str]], records: Path
     return [done[q.id] for q, _ in questions]
 
 
-def _record(q: SquadQuestion, kind: str, candidates: list[Candidate], retrieval_scores: list[float]) -> Asked:
-    passages = {key: n for n, key in enumerate(dict.fromkeys(c.passage for c in candidates))}
+def _record(q: SquadQuestion, kind: str, candidates: list[Candidate], retrieval_scores: list[float],
+            cosines: list[float]) -> Asked:
     scores = [score_prediction(q, c.text) for c in candidates]
     return Asked(q.id, q.question, kind, retrieval_scores,
-                 [[c.text, c.span_score, c.rank_score, c.retrieval_score, passages[c.passage]] for c in candidates],
-                 [em for em, _ in scores], [f1 for _, f1 in scores])
+                 [[c.text, c.span_score, c.rank_score, c.retrieval_score, c.passage, c.cosine] for c in candidates],
+                 [em for em, _ in scores], [f1 for _, f1 in scores], cosines)
 
 
 def load(path: Path) -> list[Asked]:
@@ -169,8 +175,7 @@ def fit_model(asked: list[Asked], min_confidence: float = 0.5) -> ConfidenceMode
 
 def best_confidences(asked: list[Asked], model) -> list[float]:
     """Each question's best answer's confidence under `model` (0 where nothing was found)."""
-    return [model.score([Candidate(*c) for c in a.candidates], a.retrieval_scores)[0] if a.candidates else 0.0
-            for a in asked]
+    return [a.confidences(model)[0] if a.candidates else 0.0 for a in asked]
 
 
 def choose_cut(asked: list[Asked], model, keep_answered: float) -> float:

@@ -32,13 +32,15 @@ from .errors import InvalidSettingError
 SPANS_PER_WINDOW = 5  # candidate spans read per window, whatever the number of alternatives asked for
 MARGIN_CAP = 10.0  # margins are clipped to +-MARGIN_CAP (and the only answer text found gets +MARGIN_CAP)
 RIGHT_F1 = 0.5  # an answer is "right" when its SQuAD F1 against the gold answers reaches this
-FEATURES = ("span", "fused", "margin", "agreement", "rank")
+FEATURES = ("span", "fused", "margin", "agreement", "rank", "cosine", "top_cosine")
 FEATURE_HELP = {
     "span": "the reader's span score (start + end logit)",
     "fused": "the rank score: retrieval and reader scores fused (what answers are ordered by)",
     "margin": "fused score minus that of the best answer with another text",
     "agreement": "log of how many retrieved passages hold an answer with the same text",
     "rank": "log(1 + retrieval rank of the answer's passage), 0 for the best passage",
+    "cosine": "cosine similarity of the answer's passage to the question (the dense score, in any mode)",
+    "top_cosine": "the highest cosine similarity of any passage read: is anything in the index about this?",
 }
 
 
@@ -50,12 +52,14 @@ class Candidate:
     span_score: float
     rank_score: float
     retrieval_score: float
-    passage: tuple  # identifies the passage the answer was read in
+    passage: tuple | int  # identifies the passage the answer was read in
+    cosine: float = 0.0  # its passage's cosine similarity to the question
 
 
-def features(candidates: Sequence[Candidate], retrieval_scores: Sequence[float]) -> list[list[float]]:
+def features(candidates: Sequence[Candidate], retrieval_scores: Sequence[float],
+             cosines: Sequence[float] = ()) -> list[list[float]]:
     """One row of FEATURES per candidate; `candidates` are all distinct answers of one question,
-    `retrieval_scores` those of every passage read."""
+    `retrieval_scores` and `cosines` those of every passage read."""
     from .squad import normalize_answer
 
     texts = [normalize_answer(c.text) for c in candidates]
@@ -64,12 +68,14 @@ def features(candidates: Sequence[Candidate], retrieval_scores: Sequence[float])
     for c, text in zip(candidates, texts):
         passages_by_text.setdefault(text, set()).add(c.passage)
         best_by_text[text] = max(best_by_text.get(text, -math.inf), c.rank_score)
+    top_cosine = max(cosines, default=0.0)
     rows = []
     for c, text in zip(candidates, texts):
         other = max((s for t, s in best_by_text.items() if t != text), default=None)
         margin = MARGIN_CAP if other is None else max(-MARGIN_CAP, min(MARGIN_CAP, c.rank_score - other))
         rank = sum(score > c.retrieval_score for score in retrieval_scores)
-        rows.append([c.span_score, c.rank_score, margin, math.log(len(passages_by_text[text])), math.log1p(rank)])
+        rows.append([c.span_score, c.rank_score, margin, math.log(len(passages_by_text[text])), math.log1p(rank),
+                     c.cosine, top_cosine])
     return rows
 
 
@@ -85,9 +91,10 @@ class ConfidenceModel:
     features: tuple[str, ...] = FEATURES
     calibrated: bool = True
 
-    def score(self, candidates: Sequence[Candidate], retrieval_scores: Sequence[float]) -> list[float]:
+    def score(self, candidates: Sequence[Candidate], retrieval_scores: Sequence[float],
+              cosines: Sequence[float] = ()) -> list[float]:
         """The confidence of each of one question's distinct answers (see `features`)."""
-        return self.predict(features(candidates, retrieval_scores))
+        return self.predict(features(candidates, retrieval_scores, cosines))
 
     def predict(self, rows: Sequence[Sequence[float]]) -> list[float]:
         """The confidence of each feature row."""
@@ -128,7 +135,10 @@ class SoftmaxShare:
     def __init__(self, no_answer_threshold: float | None = None):
         self.no_answer_threshold = no_answer_threshold
 
-    def score(self, candidates: Sequence[Candidate], retrieval_scores: Sequence[float]) -> list[float]:
+    features = ("fused",)  # what it reads: `ask` need not compute the cosines
+
+    def score(self, candidates: Sequence[Candidate], retrieval_scores: Sequence[float],
+              cosines: Sequence[float] = ()) -> list[float]:
         fused = [c.rank_score for c in candidates]
         if not fused:
             return []

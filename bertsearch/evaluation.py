@@ -268,8 +268,7 @@ def _reading(index, questions: list[SquadQuestion], k: int, extra: dict, progres
             stages["search"].append(total - sum(encode_ms) - sum(read_ms))
             stages["total"].append(total)
     out["ask"] = squad_metrics(questions, predictions)
-    if threshold is not None:
-        out["ask_always_answering"] = squad_metrics(questions, ask_always)
+    out["ask_always_answering"] = squad_metrics(questions, ask_always)
     out["confidence"] = confidence_report(questions, ask_always, confidences, predictions, reader.confidence.calibrated)
     out["latency_ms"] = {name: percentiles(values) for name, values in stages.items()}
     if any(q.is_impossible for q in questions):

@@ -448,7 +448,7 @@ class Index:
         passages = self.search(question, k, mode=mode, path=path, ext=ext, after=after, before=before)
         reader = self.reader
         spans = reader.spans(question, [p.text for p in passages], per_window=max(top_n, SPANS_PER_WINDOW))
-        answers, best = [], {}
+        answers, best, read_in = [], {}, {}
         for span in spans:
             passage = passages[span.context_index]
             fused = (1 - READER_WEIGHT) * passage.score + READER_WEIGHT * span.score
@@ -460,18 +460,28 @@ class Index:
                 passage=passage.text, passage_start=span.start, passage_end=span.end,
                 retrieval_score=passage.score, rank_score=fused,
             ))
+            read_in[id(answers[-1])] = span.context_index
         answers.sort(key=lambda answer: -answer.rank_score)
         answers = _distinct(answers)
         order = [passages[i] for i in sorted(range(len(passages)), key=lambda i: -best.get(i, -math.inf))]
         if not answers:
             return AskResult(question, [], order, confident=True)
-        model, candidates = reader.confidence, [_candidate(a) for a in answers]
-        for answer, confidence in zip(answers, model.score(candidates, [p.score for p in passages])):
+        model = reader.confidence
+        cosines = self._cosines(question, passages) if "cosine" in model.features else [0.0] * len(passages)
+        candidates = [Candidate(a.text, a.score, a.rank_score, a.retrieval_score, read_in[id(a)],
+                                cosines[read_in[id(a)]]) for a in answers]
+        for answer, confidence in zip(answers, model.score(candidates, [p.score for p in passages], cosines)):
             answer.confidence = confidence
         confident = model.accepts(answers[0].confidence, candidates[0], min_confidence)
         if not confident and not always_answer:
             return AskResult(question, [], passages, confident=False, confidence=answers[0].confidence)
         return AskResult(question, answers[:top_n], order, confident, confidence=answers[0].confidence)
+
+    def _cosines(self, question: str, passages: list[SearchResult]) -> list[float]:
+        """Each passage's cosine similarity to the question, whatever the search mode."""
+        if not passages:
+            return []
+        return (self.store.vectors([p.id for p in passages]) @ self.encoder.encode([question])[0]).tolist()
 
     def info(self) -> dict:
         store = self.store
@@ -498,12 +508,6 @@ class Index:
 
     def __exit__(self, *exc):
         self.close()
-
-
-def _candidate(answer: Answer) -> Candidate:
-    """What the confidence features read of an answer; its passage is known by file and start."""
-    return Candidate(answer.text, answer.score, answer.rank_score, answer.retrieval_score,
-                     (answer.path, answer.start - answer.passage_start))
 
 
 def _distinct(answers: list[Answer]) -> list[Answer]:

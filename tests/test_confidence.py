@@ -1,19 +1,21 @@
 """`ask`'s confidence: the features, the model, the cut, and how the library and CLI honour it."""
 
+import dataclasses
 import json
 import math
 import random
 import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from bertsearch import Index
-from bertsearch.calibration import choose_cut, fit_logistic, reliability
+from bertsearch.calibration import Asked, choose_cut, fit_logistic, reliability
 from bertsearch.cli import cli
 from bertsearch.confidence import FEATURES, Candidate, ConfidenceModel, SoftmaxShare, features
 from bertsearch.errors import InvalidQueryError, InvalidSettingError
-from bertsearch.index import READER_WEIGHT, SearchResult
+from bertsearch.index import READER_WEIGHT
 from bertsearch.models import BUNDLED_READER_PATH
 
 from test_reader import hand_set_logits
@@ -23,7 +25,7 @@ FUSED = FEATURES.index("fused")
 
 def only_fused(min_confidence=0.5) -> dict:
     """A hand-made model: confidence = sigmoid(fused score), nothing else counts."""
-    return {"features": list(FEATURES), "weights": [0.0, 1.0, 0.0, 0.0, 0.0], "bias": 0.0,
+    return {"features": list(FEATURES), "weights": [1.0 if f == "fused" else 0.0 for f in FEATURES], "bias": 0.0,
             "mean": [0.0] * len(FEATURES), "scale": [1.0] * len(FEATURES), "min_confidence": min_confidence}
 
 
@@ -34,22 +36,23 @@ def shipped_model() -> ConfidenceModel:
 # -- the features ---------------------------------------------------------------
 
 
-def test_features_read_margin_agreement_and_passage_rank():
+def test_features_read_margin_agreement_passage_rank_and_cosines():
     candidates = [
-        Candidate("the Moon", 18.0, 5.0, 2.0, ("a.txt", 0)),
-        Candidate("Mars", 12.0, 4.0, 3.0, ("b.txt", 0)),
-        Candidate("moon", 10.0, 3.5, 1.0, ("c.txt", 0)),  # the same answer after normalisation, elsewhere
+        Candidate("the Moon", 18.0, 5.0, 2.0, passage=1, cosine=0.6),
+        Candidate("Mars", 12.0, 4.0, 3.0, passage=0, cosine=0.3),
+        Candidate("moon", 10.0, 3.5, 1.0, passage=2, cosine=0.4),  # the same answer after normalisation, elsewhere
     ]
-    rows = features(candidates, retrieval_scores=[3.0, 2.0, 1.0])
-    span, fused, margin, agreement, rank = zip(*rows)
+    rows = features(candidates, retrieval_scores=[3.0, 2.0, 1.0], cosines=[0.3, 0.6, 0.4])
+    span, fused, margin, agreement, rank, cosine, top_cosine = zip(*rows)
     assert span == (18.0, 12.0, 10.0) and fused == (5.0, 4.0, 3.5)
     assert margin == pytest.approx((1.0, -1.0, -0.5))  # against the best answer with another text
     assert agreement == pytest.approx((math.log(2), 0.0, math.log(2)))  # two passages say "moon"
-    assert rank == pytest.approx((math.log(2), 0.0, math.log(3)))  # b.txt's passage was retrieved first
+    assert rank == pytest.approx((math.log(2), 0.0, math.log(3)))  # passage 0 was retrieved first
+    assert cosine == (0.6, 0.3, 0.4) and top_cosine == (0.6, 0.6, 0.6)
 
 
 def test_the_only_answer_text_found_has_the_largest_margin():
-    (row,) = features([Candidate("1969", 15.0, 4.0, 1.0, ("a.txt", 0))], [1.0])
+    (row,) = features([Candidate("1969", 15.0, 4.0, 1.0, passage=0)], [1.0])
     assert row[FEATURES.index("margin")] == 10.0
 
 
@@ -59,7 +62,7 @@ def test_the_only_answer_text_found_has_the_largest_margin():
 @pytest.mark.parametrize("which", ["hand-made", "shipped"])
 def test_confidence_is_a_probability_monotone_in_the_fused_score(which):
     model = ConfidenceModel.from_config(only_fused()) if which == "hand-made" else shipped_model()
-    base = [14.0, 4.0, 1.0, 0.0, 0.0]
+    base = [14.0, 4.0, 1.0, 0.0, 0.0, 0.5, 0.5]
     confidences = model.predict([base[:FUSED] + [fused] + base[FUSED + 1 :] for fused in range(-10, 15)])
     assert all(0.0 <= c <= 1.0 for c in confidences)
     assert confidences == sorted(confidences) and confidences[-1] > confidences[0]
@@ -79,7 +82,7 @@ def test_a_model_over_other_features_is_refused():
 
 def test_the_fallback_shares_out_the_fused_scores():
     fallback = SoftmaxShare()
-    candidates = [Candidate(t, 10.0, fused, 1.0, (t, 0)) for t, fused in (("a", 3.0), ("b", 2.0), ("c", 0.0))]
+    candidates = [Candidate(t, 10.0, fused, 1.0, n) for n, (t, fused) in enumerate((("a", 3.0), ("b", 2.0), ("c", 0.0)))]
     shares = fallback.score(candidates, [1.0])
     assert sum(shares) == pytest.approx(1.0) and shares == sorted(shares, reverse=True)
     assert fallback.accepts(shares[0], candidates[0])  # no threshold, no cut: it never abstains
@@ -105,14 +108,13 @@ def test_reliability_bins_predictions_and_weighs_their_gaps():
 
 
 def test_the_cut_keeps_the_asked_share_of_in_corpus_questions():
-    class Asked:
-        def __init__(self, kind, confidence):
-            self.kind, self.candidates, self.retrieval_scores = kind, [["x", 0.0, confidence, 0.0, 0]], [0.0]
+    def asked(kind, fused):
+        return Asked(f"{kind}{fused}", "?", kind, [1.0], [["x", 10.0, fused, 1.0, 0, 0.5]], [0.0], [0.0], [0.5])
 
-    asked = [Asked("in", c / 10) for c in range(1, 11)] + [Asked("out", 0.95)]
-    identity = SoftmaxShare()  # one candidate each: its share is 1 whatever the score
-    identity.score = lambda candidates, scores: [candidates[0].rank_score]
-    assert choose_cut(asked, identity, keep_answered=0.8) == pytest.approx(0.3)  # 0.3 and above: 8 of 10
+    questions = [asked("in", fused) for fused in range(-5, 5)] + [asked("out", 9)]
+    model = ConfidenceModel.from_config(only_fused())
+    cut = choose_cut(questions, model, keep_answered=0.8)  # 8 of the 10 in-corpus questions: fused -3 and up
+    assert cut == pytest.approx(1 / (1 + math.exp(3)))
 
 
 # -- ask, in the library and the CLI ----------------------------------------------
@@ -131,18 +133,29 @@ def reader_with(tmp_path, tiny_qa):
     return make
 
 
-def ask_hand_made(tmp_path, reader: str, retrieval: float, monkeypatch, **options):
-    """`ask` over two passages: the reader scores 'bridge' 18 and 'river' 2; 'bridge' is retrieved at `retrieval`."""
-    index = Index(tmp_path / "index", reader=reader)
-    hand_set_logits(index.reader, {"bridge": 9.0, "river": 1.0})
-    passages = [SearchResult(retrieval, "bridge.txt", 0, 20, 1, "by the bridge here", 1),
-                SearchResult(retrieval - 1, "river.txt", 0, 20, 1, "by the river here", 2)]
-    monkeypatch.setattr(index, "search", lambda *args, **kwargs: passages)
-    return index.ask("where?", k=2, **options)
+@pytest.fixture
+def ask_hand_made(tmp_path, tiny_bert, monkeypatch):
+    """`ask` over two indexed passages, the reader scoring 'bridge' 18 and 'river' 2, 'bridge' retrieved at
+    `retrieval` and 'river' one less."""
+    (tmp_path / "docs").mkdir()
+    for word in ("bridge", "river"):
+        (tmp_path / "docs" / f"{word}.txt").write_text(f"by the {word} here")
+    with Index(tmp_path / "index", model=tiny_bert) as index:
+        index.add([tmp_path / "docs"])
+
+    def ask(reader: str, retrieval: float, **options):
+        index = Index(tmp_path / "index", reader=reader)
+        hand_set_logits(index.reader, {"bridge": 9.0, "river": 1.0})
+        found = sorted(index.search("where?", k=2), key=lambda p: "river" in p.path)
+        passages = [dataclasses.replace(p, score=retrieval - n) for n, p in enumerate(found)]
+        monkeypatch.setattr(index, "search", lambda *args, **kwargs: passages)
+        return index.ask("where?", k=2, **options)
+
+    return ask
 
 
-def test_every_answer_has_its_confidence(tmp_path, reader_with, monkeypatch):
-    result = ask_hand_made(tmp_path, reader_with(only_fused()), 0.0, monkeypatch)
+def test_every_answer_has_its_confidence(ask_hand_made, reader_with):
+    result = ask_hand_made(reader_with(only_fused()), 0.0)
     assert result.found and result.confident
     for answer in result.answers:
         assert answer.confidence == pytest.approx(1 / (1 + math.exp(-answer.rank_score)))
@@ -150,24 +163,24 @@ def test_every_answer_has_its_confidence(tmp_path, reader_with, monkeypatch):
     assert result.answers[0].rank_score == pytest.approx(READER_WEIGHT * 18.0)
 
 
-def test_ask_abstains_under_the_cut_and_still_says_the_best_guess_confidence(tmp_path, reader_with, monkeypatch):
+def test_ask_abstains_under_the_cut_and_still_says_the_best_guess_confidence(ask_hand_made, reader_with):
     # fused = 0.8 * -10 + 0.2 * 18 = -4.4: confidence 0.012, under the model's cut of 0.5.
-    abstained = ask_hand_made(tmp_path, reader_with(only_fused()), -10.0, monkeypatch)
+    abstained = ask_hand_made(reader_with(only_fused()), -10.0)
     assert not abstained.found and not abstained.confident
     assert abstained.confidence == pytest.approx(1 / (1 + math.exp(4.4)))
-    assert [p.path for p in abstained.passages] == ["bridge.txt", "river.txt"]
-    guessed = ask_hand_made(tmp_path, reader_with(only_fused()), -10.0, monkeypatch, always_answer=True)
+    assert [Path(p.path).name for p in abstained.passages] == ["bridge.txt", "river.txt"]
+    guessed = ask_hand_made(reader_with(only_fused()), -10.0, always_answer=True)
     assert guessed.answers[0].text == "bridge" and not guessed.confident
 
 
-def test_min_confidence_overrides_the_models_cut(tmp_path, reader_with, monkeypatch):
+def test_min_confidence_overrides_the_models_cut(ask_hand_made, reader_with):
     reader = reader_with(only_fused(min_confidence=0.5))
     # fused = 3.6: confidence 0.973.
-    assert ask_hand_made(tmp_path, reader, 0.0, monkeypatch).confident
-    assert not ask_hand_made(tmp_path, reader, 0.0, monkeypatch, min_confidence=0.99).found
-    assert ask_hand_made(tmp_path, reader, -10.0, monkeypatch, min_confidence=0.01).found
+    assert ask_hand_made(reader, 0.0).confident
+    assert not ask_hand_made(reader, 0.0, min_confidence=0.99).found
+    assert ask_hand_made(reader, -10.0, min_confidence=0.01).found
     with pytest.raises(InvalidQueryError, match="between 0 and 1"):
-        ask_hand_made(tmp_path, reader, 0.0, monkeypatch, min_confidence=1.5)
+        ask_hand_made(reader, 0.0, min_confidence=1.5)
 
 
 @pytest.fixture
