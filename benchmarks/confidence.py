@@ -54,7 +54,7 @@ def main(argv=None) -> dict:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad", type=Path, default=SQUAD_DEV)
-    parser.add_argument("--squad-v2", type=Path, default=SQUAD_DEV_V2, help="'' to skip")
+    parser.add_argument("--squad-v2", default=str(SQUAD_DEV_V2), help="'' to skip")
     parser.add_argument("--every", type=int, default=10, help="ask every Nth v1.1 dev question")
     parser.add_argument("--every-v2", type=int, default=20, help="ask every Nth v2.0 dev question")
     parser.add_argument("--limit", type=int, help="ask only the first N of the (shuffled) v1.1 sample")
@@ -69,8 +69,8 @@ def main(argv=None) -> dict:
 
     started = time.perf_counter()
     sets = [("v1.1", args.squad, args.every, args.limit, True)]
-    if str(args.squad_v2):
-        sets.append(("v2.0", args.squad_v2, args.every_v2, args.limit_v2, False))
+    if args.squad_v2:
+        sets.append(("v2.0", Path(args.squad_v2), args.every_v2, args.limit_v2, False))
     result = {"k": args.k, "sets": {}}
     for label, path, every, limit, half in sets:
         about, asked, model = collect(path, every, limit, half, args.cache, args.k, args.reader, args.model,
@@ -114,8 +114,8 @@ def render(result: dict, command: str, box: dict) -> list[str]:
              f"out-of-corpus ones from the others. "
              + (f"SQuAD v2.0 dev: all {result['sets']['v2.0']['articles']} articles indexed, "
                 f"{_sample(result['sets']['v2.0'])} asked. " if "v2.0" in result["sets"] else "")
-             + f"`Index.ask` with default settings (k={result['k']}, hybrid), always answering; the default cut "
-             f"(`min_confidence` {v1['min_confidence']:.3f}, the reader's) says what `ask` answers. An answer is right "
+             + f"`Index.ask` with default settings (k={result['k']}, hybrid), always answering; {_cut(v1)} says what "
+             "`ask` answers. An answer is right "
              "when its SQuAD F1 against the gold answers is at least 0.5. The confidence model was fitted on SQuAD "
              "v1.1 train only (`scripts/fit_confidence.py`); dev was never used to tune it.", ""]
     rows = []
@@ -142,6 +142,12 @@ def render(result: dict, command: str, box: dict) -> list[str]:
                   "spread): " + ", ".join(f"{f} {w:+.2f}" for f, w in zip(m["features"], m["weights"]))
                   + f"; bias {m['bias']:+.2f}.", ""]
     return lines
+
+
+def _cut(s: dict) -> str:
+    if s["min_confidence"] is None:
+        return "the reader has no fitted confidence model: its fallback (uncalibrated)"
+    return f"the default cut (`min_confidence` {s['min_confidence']:.3f}, the reader's)"
 
 
 def _sample(s: dict) -> str:

@@ -37,7 +37,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--articles", type=int, default=24)
     parser.add_argument("--question-step", type=int, default=3)
     parser.add_argument("-k", type=int, default=10)
-    parser.add_argument("--keep-answered", type=float, default=0.97,
+    parser.add_argument("--keep-answered", type=float, default=0.98,
                         help="share of in-corpus questions the default cut still answers")
     parser.add_argument("--cache", type=Path, default=REPO / ".cache" / "confidence")
     parser.add_argument("--reader", help="QA model folder (default: the bundled reader)")

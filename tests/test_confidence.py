@@ -212,3 +212,23 @@ def test_the_cli_shows_confidence_and_honours_the_cut(run, reader_with):
     assert json.loads(lowered.stdout)["confident"] is True
     refused = run("ask", "Where is the tower?", "--reader", sure, "--min-confidence", "2")
     assert refused.exit_code != 0 and "Traceback" not in refused.output and "0<=x<=1" in refused.output
+
+
+def test_the_benchmark_runs_end_to_end_and_renders_its_section(tiny_bert, tiny_qa, tmp_path, monkeypatch):
+    import importlib.util
+
+    benchmarks = Path(__file__).parent.parent / "benchmarks"
+    monkeypatch.syspath_prepend(str(benchmarks))
+    spec = importlib.util.spec_from_file_location("benchmark_confidence", benchmarks / "confidence.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    squad = Path(__file__).parent / "data" / "squad-dev-v1.1-slice.json"
+    result = script.main(["--squad", str(squad), "--squad-v2", "", "--every", "40", "--limit", "8", "--model",
+                          tiny_bert, "--reader", tiny_qa, "--cache", str(tmp_path / "cache"),
+                          "--out-dir", str(tmp_path), "-q"])
+    kinds = result["sets"]["v1.1"]["kinds"]
+    assert kinds["in"]["questions"] + kinds["out"]["questions"] == 8
+    assert result["sets"]["v1.1"]["indexed"] == 2 and not result["sets"]["v1.1"]["calibrated"]
+    page = (tmp_path / "confidence.md").read_text()
+    assert "in-corpus" in page and "ECE" in page and "a random 8 of every 40th question" in page
+    assert (tmp_path / "cache" / "squad-dev-v1.1-slice-half-q40-k10.jsonl").exists()
