@@ -47,12 +47,12 @@ def main(argv=None) -> dict:
 
     name = f"train-a{args.article_step}x{args.articles}-q{args.question_step}-k{args.k}"
     records = args.cache / f"{name}.jsonl"
-    if args.fit_only:
+    squad = read_squad_json(args.squad)
+    sample = list(range(len(squad["data"])))[:: args.article_step][: args.articles]
+    articles, questions = calibration.open_setting(squad, sample[::2], sample, args.question_step)
+    if args.fit_only:  # the questions recorded so far: the first ones of the shuffled sample
         asked = calibration.load(records)
     else:
-        squad = read_squad_json(args.squad)
-        sample = list(range(len(squad["data"])))[:: args.article_step][: args.articles]
-        articles, questions = calibration.open_setting(squad, sample[::2], sample, args.question_step)
         started = time.perf_counter()
         with calibration.build_index(args.cache / f"{name}-index", articles, reader=args.reader) as index:
             asked = calibration.ask_all(index, questions, records, k=args.k, progress=True)
@@ -62,9 +62,10 @@ def main(argv=None) -> dict:
     cut = calibration.choose_cut(asked, model, args.keep_answered)
     model = dataclasses.replace(model, min_confidence=cut)
     summary = calibration.summary(asked, model)
-    about = {"fitted_on": f"SQuAD v1.1 train, open setting: every {args.article_step}th article ({args.articles}), "
-                          f"the even ones indexed; every {args.question_step}th question; k={args.k}, hybrid; "
-                          f"each question's best answer",
+    share = "" if len(asked) == len(questions) else f"the first {len(asked)} (shuffled) of "
+    about = {"fitted_on": f"SQuAD v1.1 train, open setting: every {_nth(args.article_step)} article "
+                          f"({args.articles}), the even ones indexed; {share}every {_nth(args.question_step)} "
+                          f"question of all of them ({len(questions)}); k={args.k}, hybrid; each question's best answer",
              "questions": {kind: s["questions"] for kind, s in summary.items()},
              "cut": f"the highest that answers {args.keep_answered:.0%} of in-corpus train questions",
              "command": "python scripts/fit_confidence.py --write"}
@@ -80,6 +81,10 @@ def main(argv=None) -> dict:
         path.write_text(json.dumps(stored, indent=2) + "\n")
         print(f"wrote {path}", file=sys.stderr)
     return {"model": config, "train": summary}
+
+
+def _nth(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
 if __name__ == "__main__":
