@@ -7,7 +7,7 @@ others out-of-corpus. SQuAD v2.0 dev: all 35 articles are indexed and every
 `--every-v2`th question is asked; its unanswerable questions are a second kind
 of negative. Every question goes through `Index.ask` with default settings
 (k=10, hybrid), always answering; the reader's shipped confidence model and
-cut decide what `ask` would have answered (bertsearch/calibration.py). The
+cut decide what `ask` would have answered (bertsearch/eval/calibration.py). The
 model was fitted on SQuAD v1.1 train only (scripts/fit_confidence.py).
 
 Writes benchmarks/results/confidence.md (a section of docs/benchmarks.md) and
@@ -32,8 +32,8 @@ TARGETS = {"answered_in": 0.95, "em_gap": 1.5, "abstained_out": 0.60, "ece_in": 
 def collect(squad_file: Path, every: int, limit: int | None, half: bool, cache: Path, k: int,
             reader: str | None, model: str | None, progress: bool):
     """Index the articles and ask the questions (or read their records from the cache)."""
-    from bertsearch import calibration
-    from bertsearch.squad import read_squad_json
+    from bertsearch.eval import calibration
+    from bertsearch.eval.squad import read_squad_json
 
     squad = read_squad_json(squad_file)
     every_article = list(range(len(squad["data"])))
@@ -49,7 +49,7 @@ def collect(squad_file: Path, every: int, limit: int | None, half: bool, cache: 
 
 
 def main(argv=None) -> dict:
-    from bertsearch import calibration
+    from bertsearch.eval import calibration
     from bertsearch.confidence import FEATURES
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -5,7 +5,7 @@ logistic regression over a handful of features that `ask` already knows about
 each answer (FEATURES), fitted in the open setting where it is used: SQuAD v1.1
 train articles, half of them indexed, questions asked of both halves, so that
 the model sees answers whose document is there and answers whose document is
-not (`bertsearch/calibration.py`, `scripts/fit_confidence.py`).
+not (`bertsearch/eval/calibration.py`, `scripts/fit_confidence.py`).
 
 The model is a few numbers stored under "confidence" in the reader's
 `reader_config.json`: the features' means and scales, a weight each, a bias,
@@ -60,7 +60,7 @@ def features(candidates: Sequence[Candidate], retrieval_scores: Sequence[float],
              cosines: Sequence[float] = ()) -> list[list[float]]:
     """One row of FEATURES per candidate; `candidates` are all distinct answers of one question,
     `retrieval_scores` and `cosines` those of every passage read."""
-    from .squad import normalize_answer
+    from .eval.squad import normalize_answer
 
     texts = [normalize_answer(c.text) for c in candidates]
     passages_by_text: dict[str, set] = {}

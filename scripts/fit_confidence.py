@@ -3,7 +3,7 @@
 A sample of train articles (every `--article-step`th, `--articles` of them) is
 split in two: the even ones are indexed, and every `--question-step`th question
 of all of them is asked, so about half are in-corpus and half out-of-corpus
-(bertsearch/calibration.py). The records are cached under `--cache`; the fit
+(bertsearch/eval/calibration.py). The records are cached under `--cache`; the fit
 (a logistic regression on each question's best answer) and the default cut
 (the highest that still answers `--keep-answered` of the in-corpus questions)
 are printed, and with `--write` stored under "confidence" in the reader's
@@ -26,10 +26,10 @@ TRAIN = REPO.parent / "shared" / "data" / "squad" / "train-v1.1.json"
 
 
 def main(argv=None) -> dict:
-    from bertsearch import calibration
+    from bertsearch.eval import calibration
     from bertsearch.confidence import FEATURE_HELP, FEATURES
-    from bertsearch.models import BUNDLED_READER_PATH
-    from bertsearch.squad import read_squad_json
+    from bertsearch.checkpoints import BUNDLED_READER_PATH
+    from bertsearch.eval.squad import read_squad_json
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad", type=Path, default=TRAIN)

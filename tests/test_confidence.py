@@ -11,12 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from bertsearch import Index
-from bertsearch.calibration import Asked, choose_cut, fit_logistic, reliability
+from bertsearch.eval.calibration import Asked, choose_cut, fit_logistic, reliability
 from bertsearch.cli import cli
 from bertsearch.confidence import FEATURES, Candidate, ConfidenceModel, SoftmaxShare, features
 from bertsearch.errors import InvalidQueryError, InvalidSettingError
-from bertsearch.index import READER_WEIGHT
-from bertsearch.models import BUNDLED_READER_PATH
+from bertsearch.answers import READER_WEIGHT
+from bertsearch.checkpoints import BUNDLED_READER_PATH
 
 from test_reader import hand_set_logits
 
@@ -148,7 +148,7 @@ def ask_hand_made(tmp_path, tiny_bert, monkeypatch):
         hand_set_logits(index.reader, {"bridge": 9.0, "river": 1.0})
         found = sorted(index.search("where?", k=2), key=lambda p: "river" in p.path)
         passages = [dataclasses.replace(p, score=retrieval - n) for n, p in enumerate(found)]
-        monkeypatch.setattr(index, "search", lambda *args, **kwargs: passages)
+        monkeypatch.setattr(index, "search_many", lambda *args, **kwargs: [passages])
         return index.ask("where?", k=2, **options)
 
     return ask

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from bertsearch.cli import cli
 from bertsearch.confidence import SoftmaxShare
-from bertsearch.evaluation import contains_answer, evaluate, mode_kwargs, percentiles, ranking_metrics
+from bertsearch.eval.evaluation import contains_answer, evaluate, mode_kwargs, percentiles, ranking_metrics
 from bertsearch.reader import Span
 
 ARTICLES = [
@@ -68,7 +68,7 @@ class FakeReader:
     def confidence(self):
         return SoftmaxShare(self.no_answer_threshold)  # no fitted model: ask abstains under the threshold
 
-    def spans(self, question, contexts, per_window=5):
+    def read(self, question, contexts, *, top_n=5, per_window=None):
         if PREDICTIONS[question] is None:
             return []
         text, score = PREDICTIONS[question]
@@ -78,8 +78,8 @@ class FakeReader:
                 return [Span(text, score, i, start, start + len(text))]
         return []
 
-    def read_batch(self, questions, contexts, top_n=5):
-        return [self.spans(q, cs) for q, cs in zip(questions, contexts)]
+    def read_batch(self, questions, contexts, *, top_n=5, per_window=None):
+        return [self.read(q, cs) for q, cs in zip(questions, contexts)]
 
 
 @pytest.fixture

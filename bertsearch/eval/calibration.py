@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .confidence import FEATURES, RIGHT_F1, Candidate, ConfidenceModel, features
+from ..confidence import FEATURES, RIGHT_F1, Candidate, ConfidenceModel, features
 from .squad import SquadQuestion, score_prediction
 
 RELIABILITY_BINS = 10
@@ -55,15 +55,15 @@ class Asked:
 
 
 class _Recorder:
-    """Stands in for a reader's confidence model: scores with it, and keeps what it was given."""
+    """Stands in for a reader's confidence model: scores with it, and keeps what it was given, call by call."""
 
     features = FEATURES  # so that `ask` computes every feature
 
     def __init__(self, model):
-        self.model, self.seen = model, ([], [], [])
+        self.model, self.seen = model, []
 
     def score(self, candidates, retrieval_scores, cosines=()):
-        self.seen = (list(candidates), list(retrieval_scores), list(cosines))
+        self.seen.append((list(candidates), list(retrieval_scores), list(cosines)))
         return self.model.score(candidates, retrieval_scores, cosines)
 
     def accepts(self, confidence, best, min_confidence=None):
@@ -71,8 +71,9 @@ class _Recorder:
 
 
 def ask_all(index, questions: Sequence[tuple[SquadQuestion, str]], records: Path, k: int = 10,
-            progress: bool = False) -> list[Asked]:
-    """Ask each (question, kind) with `Index.ask`, always answering, and record what its confidence saw.
+            progress: bool = False, batch: int = 16) -> list[Asked]:
+    """Ask each (question, kind) with `Index.ask_many`, `batch` at a time, always answering, and
+    record what its confidence saw.
 
     Each record is appended to `records` (JSON lines) as it comes; questions already
     recorded there are not asked again, so an interrupted run resumes.
@@ -86,13 +87,17 @@ def ask_all(index, questions: Sequence[tuple[SquadQuestion, str]], records: Path
     reader.confidence = recorder
     records.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with records.open("a") as out:
-            for q, kind in tqdm(todo, desc="ask", disable=not progress):
-                recorder.seen = ([], [], [])
-                index.ask(q.question, k=k, top_n=1, always_answer=True)
-                done[q.id] = _record(q, kind, *recorder.seen)
-                out.write(json.dumps(done[q.id].__dict__) + "\n")
+        with records.open("a") as out, tqdm(total=len(todo), desc="ask", disable=not progress) as bar:
+            for first in range(0, len(todo), batch):
+                chunk = todo[first : first + batch]
+                results = index.ask_many([q.question for q, _ in chunk], k=k, alternatives=0, always_answer=True)
+                seen = iter(recorder.seen)  # one call per question that had an answer, in order
+                for (q, kind), result in zip(chunk, results):
+                    done[q.id] = _record(q, kind, *(next(seen) if result.confidence is not None else ([], [], [])))
+                    out.write(json.dumps(done[q.id].__dict__) + "\n")
                 out.flush()
+                recorder.seen = []
+                bar.update(len(chunk))
     finally:
         reader.confidence = recorder.model
     return [done[q.id] for q, _ in questions]
@@ -130,7 +135,7 @@ def open_setting(squad: dict, indexed: Sequence[int], asked_articles: Sequence[i
 def build_index(index_path: Path, articles: list[dict], **index_options):
     """Index `articles` (one document each) in `index_path`, their files beside it; reuses what is there."""
     from .evaluation import DOCUMENTS_SUFFIX, write_corpus
-    from .index import Index
+    from ..index import Index
 
     documents = index_path.with_name(index_path.name + DOCUMENTS_SUFFIX)
     write_corpus(articles, documents)
