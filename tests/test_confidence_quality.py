@@ -47,8 +47,9 @@ def test_questions_about_indexed_articles_are_answered_and_others_mostly_not(ask
     inside = [r.found for r, in_corpus in results if in_corpus]
     outside = [r.found for r, in_corpus in results if not in_corpus]
     assert (len(inside), len(outside)) == (10, 6)
+    # Measured: all 10 answered (confidences 0.32 to 0.995), none of the 6 (at most 0.023, the cut is 0.13).
     assert sum(inside) >= 9
-    assert sum(outside) <= 3
+    assert sum(outside) <= 1
     for result, _ in results:
         assert 0.0 <= result.confidence <= 1.0
         assert result.found == result.confident
