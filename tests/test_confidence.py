@@ -18,7 +18,7 @@ from bertsearch.errors import InvalidQueryError, InvalidSettingError
 from bertsearch.answers import READER_WEIGHT
 from bertsearch.checkpoints import BUNDLED_READER_PATH
 
-from test_reader import hand_set_logits
+from conftest import hand_set_logits
 
 FUSED = FEATURES.index("fused")
 
