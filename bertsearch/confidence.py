@@ -27,7 +27,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .errors import InvalidSettingError
+from .errors import InvalidQueryError, InvalidSettingError
 
 SPANS_PER_WINDOW = 5  # candidate spans read per window, whatever the number of alternatives asked for
 MARGIN_CAP = 10.0  # margins are clipped to +-MARGIN_CAP (and the only answer text found gets +MARGIN_CAP)
@@ -52,7 +52,7 @@ class Candidate:
     span_score: float
     rank_score: float
     retrieval_score: float
-    passage: tuple | int  # identifies the passage the answer was read in
+    passage: int  # which of the passages read it was found in
     cosine: float = 0.0  # its passage's cosine similarity to the question
 
 
@@ -116,6 +116,7 @@ class ConfidenceModel:
 
     @classmethod
     def from_config(cls, config: dict) -> ConfidenceModel:
+        """The model stored under "confidence" in a reader_config.json; refused if it reads other features."""
         names = tuple(config.get("features", ()))
         if names != FEATURES:
             raise InvalidSettingError(
@@ -131,11 +132,10 @@ class SoftmaxShare:
     all candidates. In [0, 1] and monotone in the fused score, but not calibrated."""
 
     calibrated = False
+    features = ("fused",)  # what it reads: `ask` need not compute the cosines
 
     def __init__(self, no_answer_threshold: float | None = None):
         self.no_answer_threshold = no_answer_threshold
-
-    features = ("fused",)  # what it reads: `ask` need not compute the cosines
 
     def score(self, candidates: Sequence[Candidate], retrieval_scores: Sequence[float],
               cosines: Sequence[float] = ()) -> list[float]:
@@ -155,9 +155,8 @@ class SoftmaxShare:
 
 
 def check_min_confidence(value: float | None) -> float | None:
+    """`value` itself, if it is a possible cut (None or in [0, 1])."""
     if value is not None and not 0.0 <= value <= 1.0:
-        from .errors import InvalidQueryError
-
         raise InvalidQueryError(f"min_confidence must be between 0 and 1, not {value}")
     return value
 
