@@ -319,6 +319,11 @@ def timed_calls(obj, method: str):
 # -- printing -------------------------------------------------------------------
 
 
+def _ask_cut(result: dict) -> str:
+    """What `ask` abstained by: its confidence cut, or (a reader with no fitted model) the reader's threshold."""
+    return "its confidence cut" if result.get("confidence", {}).get("calibrated") else "the same threshold"
+
+
 def confidence_line(c: dict) -> str:
     """`ask`'s answered share and the calibration of its confidence, in one line."""
     split = (f" (answerable {100 * c['answered_answerable']:.1f}%, unanswerable {100 * c['answered_unanswerable']:.1f}%)"
@@ -364,8 +369,8 @@ def format_report(result: dict) -> str:
     if "no_answer" in result:
         na = result["no_answer"]
         threshold = "none: the reader always answers" if na["threshold"] is None else f"{na['threshold']:.2f}"
-        lines.append(f"No-answer accuracy (threshold {threshold}): reader {100 * na['reader_accuracy']:.1f}%, "
-                     f"ask {100 * na['ask_accuracy']:.1f}%")
+        lines.append(f"No-answer accuracy: reader {100 * na['reader_accuracy']:.1f}% (threshold {threshold}), "
+                     f"ask {100 * na['ask_accuracy']:.1f}% ({_ask_cut(result)})")
     lines.append("")
     lines.append(f"{'Latency per question, ms':<44}" + "".join(f"{'p' + str(q):>7}" for q in (50, 95, 99)) + f"{'max':>8}")
     for name in ("encode", "search", "read", "total"):
