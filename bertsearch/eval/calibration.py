@@ -4,11 +4,12 @@ The open setting: some SQuAD articles are indexed (one document each, written
 by `evaluation.write_corpus` and added with `Index.add`), and questions are
 asked of indexed articles ("in": the corpus holds the answer), of articles left
 out ("out": it does not) and, on SQuAD v2.0, unanswerable questions about
-indexed articles ("unanswerable"). Every question goes through `Index.ask`
+indexed articles ("unanswerable"). Every question goes through `Index.ask_many`
 itself, always answering; a recorder standing in for the reader's confidence
-model keeps the feature rows `ask` computed, so the fit sees exactly what the
-product sees. Records (features, answer text, F1, right) are cached as JSON
-lines, so fitting and reporting never read again.
+model keeps what `ask` gave it (every distinct answer's scores, the passages'
+retrieval scores and cosines), so the fit sees exactly what the product sees.
+The records, with each answer's SQuAD EM and F1, are cached as JSON lines, so
+fitting and reporting never read again, and features can be recomputed.
 
 Then: a logistic regression over the features (Newton's method, a little L2),
 the default cut, and the reliability table with its expected calibration error.
