@@ -46,9 +46,10 @@ def rank_answers(question: str, passages: Sequence[SearchResult], spans: Sequenc
         return AskResult(question, [], order)
     candidates = [Candidate(a.text, a.score, a.rank_score, a.retrieval_score, read_in[id(a)], cosines[read_in[id(a)]])
                   for a in answers]
-    for answer, value in zip(answers, confidence.score(candidates, [p.score for p in passages], cosines)):
+    for answer, value in zip(answers, confidence.score(candidates, retrieval_scores=[p.score for p in passages],
+                                                       cosines=cosines)):
         answer.confidence = value
-    confident = confidence.accepts(answers[0].confidence, candidates[0], min_confidence)
+    confident = confidence.accepts(answers[0].confidence, best=candidates[0], min_confidence=min_confidence)
     if not confident and not always_answer:
         return AskResult(question, [], passages, confident=False, confidence=answers[0].confidence)
     return AskResult(question, answers[:wanted], order, confident, confidence=answers[0].confidence)

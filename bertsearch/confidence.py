@@ -91,7 +91,7 @@ class ConfidenceModel:
     features: tuple[str, ...] = FEATURES
     calibrated: bool = True
 
-    def score(self, candidates: Sequence[Candidate], retrieval_scores: Sequence[float],
+    def score(self, candidates: Sequence[Candidate], *, retrieval_scores: Sequence[float],
               cosines: Sequence[float] = ()) -> list[float]:
         """The confidence of each of one question's distinct answers (see `features`)."""
         return self.predict(features(candidates, retrieval_scores, cosines))
@@ -104,7 +104,7 @@ class ConfidenceModel:
             out.append(_sigmoid(z))
         return out
 
-    def accepts(self, confidence: float, best: Candidate, min_confidence: float | None = None) -> bool:
+    def accepts(self, confidence: float, *, best: Candidate, min_confidence: float | None = None) -> bool:
         """Whether `ask` gives its best answer (rather than abstaining): its confidence reaches the cut."""
         return confidence >= (self.min_confidence if min_confidence is None else min_confidence)
 
@@ -137,7 +137,7 @@ class SoftmaxShare:
     def __init__(self, no_answer_threshold: float | None = None):
         self.no_answer_threshold = no_answer_threshold
 
-    def score(self, candidates: Sequence[Candidate], retrieval_scores: Sequence[float],
+    def score(self, candidates: Sequence[Candidate], *, retrieval_scores: Sequence[float] = (),
               cosines: Sequence[float] = ()) -> list[float]:
         fused = [c.rank_score for c in candidates]
         if not fused:
@@ -147,7 +147,7 @@ class SoftmaxShare:
         total = sum(weights)
         return [w / total for w in weights]
 
-    def accepts(self, confidence: float, best: Candidate, min_confidence: float | None = None) -> bool:
+    def accepts(self, confidence: float, *, best: Candidate, min_confidence: float | None = None) -> bool:
         """With no cut given: the reader's no-answer threshold on the span score, if it has one."""
         if min_confidence is not None:
             return confidence >= min_confidence

@@ -83,11 +83,11 @@ def test_a_model_over_other_features_is_refused():
 def test_the_fallback_shares_out_the_fused_scores():
     fallback = SoftmaxShare()
     candidates = [Candidate(t, 10.0, fused, 1.0, n) for n, (t, fused) in enumerate((("a", 3.0), ("b", 2.0), ("c", 0.0)))]
-    shares = fallback.score(candidates, [1.0])
+    shares = fallback.score(candidates, retrieval_scores=[1.0])
     assert sum(shares) == pytest.approx(1.0) and shares == sorted(shares, reverse=True)
-    assert fallback.accepts(shares[0], candidates[0])  # no threshold, no cut: it never abstains
-    assert not SoftmaxShare(no_answer_threshold=11.0).accepts(shares[0], candidates[0])
-    assert not fallback.accepts(shares[0], candidates[0], min_confidence=0.99)
+    assert fallback.accepts(shares[0], best=candidates[0])  # no threshold, no cut: it never abstains
+    assert not SoftmaxShare(no_answer_threshold=11.0).accepts(shares[0], best=candidates[0])
+    assert not fallback.accepts(shares[0], best=candidates[0], min_confidence=0.99)
 
 
 def test_the_logistic_fit_recovers_a_known_model():

@@ -48,7 +48,8 @@ class Asked:
         return features([Candidate(*c) for c in self.candidates], self.retrieval_scores, self.cosines)
 
     def confidences(self, model) -> list[float]:
-        return model.score([Candidate(*c) for c in self.candidates], self.retrieval_scores, self.cosines)
+        return model.score([Candidate(*c) for c in self.candidates], retrieval_scores=self.retrieval_scores,
+                           cosines=self.cosines)
 
     @property
     def right(self) -> list[bool]:
@@ -63,12 +64,12 @@ class _Recorder:
     def __init__(self, model):
         self.model, self.seen = model, []
 
-    def score(self, candidates, retrieval_scores, cosines=()):
+    def score(self, candidates, *, retrieval_scores, cosines=()):
         self.seen.append((list(candidates), list(retrieval_scores), list(cosines)))
-        return self.model.score(candidates, retrieval_scores, cosines)
+        return self.model.score(candidates, retrieval_scores=retrieval_scores, cosines=cosines)
 
-    def accepts(self, confidence, best, min_confidence=None):
-        return self.model.accepts(confidence, best, min_confidence)
+    def accepts(self, confidence, *, best, min_confidence=None):
+        return self.model.accepts(confidence, best=best, min_confidence=min_confidence)
 
 
 def ask_all(index, questions: Sequence[tuple[SquadQuestion, str]], records: Path, k: int = 10,
