@@ -4,13 +4,15 @@ An answer's `rank_score` is (1 - READER_WEIGHT) * its passage's retrieval score
 + READER_WEIGHT * the reader's score (start + end logit), as BERTserini does. A
 passage ranks by its best answer; one where the reader found nothing comes after
 the others, in retrieval order. Alternatives never overlap a better answer in
-the same file. Below the reader's no-answer threshold, `ask` abstains unless
-told to always answer.
+the same file. Every answer gets a confidence from the reader's confidence
+model (`confidence.py`), and below the cut `ask` abstains unless told to always
+answer.
 """
 
 import math
 from collections.abc import Sequence
 
+from .confidence import Candidate
 from .reader import Span
 from .results import Answer, AskResult, SearchResult
 
@@ -21,23 +23,36 @@ from .results import Answer, AskResult, SearchResult
 READER_WEIGHT = 0.2
 
 
-def rank_answers(question: str, passages: Sequence[SearchResult], spans: Sequence[Span], *,
-                 threshold: float | None, wanted: int, always_answer: bool = False) -> AskResult:
+def rank_answers(question: str, passages: Sequence[SearchResult], spans: Sequence[Span], *, confidence,
+                 wanted: int, cosines: Sequence[float] | None = None, min_confidence: float | None = None,
+                 always_answer: bool = False) -> AskResult:
     """The AskResult for `spans` the reader found in `passages` (`Span.context_index` indexes them):
-    at most `wanted` distinct answers, best first, and the passages re-ranked."""
+    at most `wanted` distinct answers, best first, each with its confidence under the model
+    `confidence` (given each passage's `cosines` to the question when it reads them), and the
+    passages re-ranked; no answers when the best one's confidence is under the cut."""
     passages = list(passages)
-    confident = not spans or threshold is None or max(s.score for s in spans) >= threshold
-    if not confident and not always_answer:
-        return AskResult(question, [], passages, confident=False)
-    answers, best = [], {}
+    cosines = list(cosines) if cosines is not None else [0.0] * len(passages)
+    answers, best, read_in = [], {}, {}
     for span in spans:
         passage = passages[span.context_index]
         answer = _answer(span, passage)
         best[span.context_index] = max(best.get(span.context_index, -math.inf), answer.rank_score)
         answers.append(answer)
+        read_in[id(answer)] = span.context_index
     answers.sort(key=lambda answer: -answer.rank_score)
-    order = sorted(range(len(passages)), key=lambda i: -best.get(i, -math.inf))
-    return AskResult(question, distinct(answers)[:wanted], [passages[i] for i in order], confident)
+    answers = distinct(answers)
+    order = [passages[i] for i in sorted(range(len(passages)), key=lambda i: -best.get(i, -math.inf))]
+    if not answers:
+        return AskResult(question, [], order)
+    candidates = [Candidate(a.text, a.score, a.rank_score, a.retrieval_score, read_in[id(a)], cosines[read_in[id(a)]])
+                  for a in answers]
+    for answer, value in zip(answers, confidence.score(candidates, retrieval_scores=[p.score for p in passages],
+                                                       cosines=cosines)):
+        answer.confidence = value
+    confident = confidence.accepts(answers[0].confidence, best=candidates[0], min_confidence=min_confidence)
+    if not confident and not always_answer:
+        return AskResult(question, [], passages, confident=False, confidence=answers[0].confidence)
+    return AskResult(question, answers[:wanted], order, confident, confidence=answers[0].confidence)
 
 
 def distinct(answers: list[Answer]) -> list[Answer]:

@@ -182,38 +182,46 @@ def search(query, index_path, k, mode, path_glob, ext, after, before, device, as
 @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many passages to read.")
 @click.option("-n", "--alternatives", type=click.IntRange(min=0), default=3, show_default=True, help="How many other answers to show.")
 @click.option("--reader", envvar="BERTSEARCH_READER", help="Question-answering model: a hub id or a local folder (env BERTSEARCH_READER; default: the bundled reader).")
-@click.option("--always-answer", is_flag=True, help="Give the best answer even when it scores under the reader's no-answer threshold.")
+@click.option("--min-confidence", type=click.FloatRange(0, 1), metavar="P",
+              help="Answer only when the best answer's confidence is at least P (default: the cut fitted with the reader).")
+@click.option("--always-answer", is_flag=True, help="Give the best answer even when its confidence is under the cut.")
 @retrieval_options
 @device_option
 @json_option
 @friendly_errors
-def ask(question, index_path, k, alternatives, reader, always_answer, mode, path_glob, ext, after, before, device, as_json):
-    """Answer QUESTION from the indexed documents, citing file and position."""
+def ask(question, index_path, k, alternatives, reader, min_confidence, always_answer, mode, path_glob, ext, after,
+        before, device, as_json):
+    """Answer QUESTION from the indexed documents, citing file and position.
+
+    Each answer comes with its confidence: the estimated probability that it is
+    right. Under the cut, ask says "No answer found" and shows the closest passages."""
     from .index import Index
 
     _quiet_transformers()
     with Index(index_path, device=device, reader=reader) as idx:
         result = idx.ask(question, k=k, alternatives=alternatives, always_answer=always_answer,
-                         **_retrieval(mode, path_glob, ext, after, before))
+                         min_confidence=min_confidence, **_retrieval(mode, path_glob, ext, after, before))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return
     if not result.found:
-        click.echo("No answer found. The closest passages:\n")
+        guess = "" if result.confidence is None else f" (the best guess has confidence {result.confidence:.2f})"
+        click.echo(f"No answer found{guess}. The closest passages:\n")
         for passage in result.passages[:3]:
             click.echo(f"  {_cite(passage.path, passage.line, passage.start, passage.end)}")
             click.echo(textwrap.indent(_wrap(_snippet(passage.text)), "    ") + "\n")
         return
     best, *others = result.answers
     if not result.confident:
-        click.echo("(Under the reader's no-answer threshold: a best guess.)")
+        click.echo("(Confidence under the cut: a best guess.)")
     click.echo(click.style(best.text, bold=True))
-    click.echo(f"  {_cite(best.path, best.line, best.start, best.end)}  (score {best.rank_score:.2f})\n")
+    click.echo(f"  {_cite(best.path, best.line, best.start, best.end)}  (confidence {best.confidence:.2f})\n")
     click.echo(textwrap.indent(_wrap(_highlight(best)), "  "))
     if others:
         click.echo("\nAlternatives:")
         for answer in others:
-            click.echo(f"  {answer.text}  {_cite(answer.path, answer.line, answer.start, answer.end)}  (score {answer.rank_score:.2f})")
+            click.echo(f"  {answer.text}  {_cite(answer.path, answer.line, answer.start, answer.end)}  "
+                       f"(confidence {answer.confidence:.2f})")
 
 
 @cli.command()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import answers, chunking, ingest
+from .confidence import SPANS_PER_WINDOW, check_min_confidence
 from .errors import BertsearchError, DocumentNotFoundError, IndexNotFoundError, InvalidQueryError
 from .extract import MAX_FILE_BYTES
 from .filters import Filters
@@ -179,32 +180,48 @@ class Index:
 
     def ask(self, question: str, *, k: int = 10, alternatives: int = 3, mode: str = DEFAULT_MODE,
             path: str | None = None, ext: str | Sequence[str] | None = None, after=None, before=None,
-            always_answer: bool = False) -> AskResult:
+            always_answer: bool = False, min_confidence: float | None = None) -> AskResult:
         """The best answer to `question` and up to `alternatives` others, read from the `k` best passages.
 
         `mode` and the filters are those of `search`. Answers and passages are
-        ranked by retrieval and reader scores fused (see `answers.py`). When the
-        reader has a calibrated no-answer threshold and no span reaches it,
-        `answers` is empty, `confident` is False and `passages` still holds what
-        was retrieved; `always_answer=True` returns the best spans anyway.
+        ranked by retrieval and reader scores fused (see `answers.py`). Every
+        answer has a `confidence`, the estimated probability that it is right
+        (`confidence.py`). When the best answer's is under `min_confidence`
+        (default: the cut fitted with the reader's confidence model), `answers`
+        is empty, `confident` is False, `confidence` still gives the best
+        guess's and `passages` what was retrieved; `always_answer=True` returns
+        the answers anyway.
         """
         return self.ask_many([question], k=k, alternatives=alternatives, mode=mode, path=path, ext=ext,
-                             after=after, before=before, always_answer=always_answer)[0]
+                             after=after, before=before, always_answer=always_answer,
+                             min_confidence=min_confidence)[0]
 
     def ask_many(self, questions: Sequence[str], *, k: int = 10, alternatives: int = 3, mode: str = DEFAULT_MODE,
                  path: str | None = None, ext: str | Sequence[str] | None = None, after=None, before=None,
-                 always_answer: bool = False) -> list[AskResult]:
+                 always_answer: bool = False, min_confidence: float | None = None) -> list[AskResult]:
         """`ask` for each question: the questions are encoded in one batch and read in one reader batch."""
         if alternatives < 0:
             raise InvalidQueryError("alternatives must be at least 0")
+        check_min_confidence(min_confidence)
         questions = [clean_query(question) for question in questions]
-        retrieved = self.search_many(questions, k=k, mode=mode, path=path, ext=ext, after=after, before=before)
         reader, wanted = self.reader, 1 + alternatives
+        model = reader.confidence
+        needs_cosines = "cosine" in model.features
+        vectors = self.encoder.encode(questions) if needs_cosines and questions and self._has_encoder() else None
+        retrieved = self.search_many(questions, k=k, mode=mode, path=path, ext=ext, after=after, before=before,
+                                     vectors=vectors)
         found = reader.read_batch(questions, [[p.text for p in passages] for passages in retrieved],
-                                  top_n=None, per_window=wanted)
-        return [answers.rank_answers(question, passages, spans, threshold=reader.no_answer_threshold,
-                                     wanted=wanted, always_answer=always_answer)
-                for question, passages, spans in zip(questions, retrieved, found)]
+                                  top_n=None, per_window=max(wanted, SPANS_PER_WINDOW))
+        return [answers.rank_answers(question, passages, spans, confidence=model, wanted=wanted,
+                                     cosines=self._cosines(vectors[n], passages) if needs_cosines else None,
+                                     min_confidence=min_confidence, always_answer=always_answer)
+                for n, (question, passages, spans) in enumerate(zip(questions, retrieved, found))]
+
+    def _cosines(self, vector, passages: Sequence[SearchResult]) -> list[float]:
+        """Each passage's cosine similarity to the question whose vector this is, whatever the search mode."""
+        if not passages:
+            return []
+        return (self.store.vectors([p.id for p in passages]) @ vector).tolist()
 
     # -- reading what the index holds ---------------------------------------
 

@@ -30,7 +30,8 @@ class Answer:
     """An answer span: `start`/`end` are offsets into the file's text, `passage_start`/`passage_end` into `passage`.
 
     `score` is the reader's (start + end logit), `retrieval_score` the passage's search
-    score, and `rank_score` what answers are ordered by: the two fused.
+    score, `rank_score` what answers are ordered by: the two fused, and `confidence` the
+    estimated probability that the answer is right.
     """
 
     text: str
@@ -44,18 +45,21 @@ class Answer:
     passage_end: int
     retrieval_score: float
     rank_score: float
+    confidence: float = 0.0  # the estimated probability that the answer is right (confidence.py)
 
 
 @dataclass
 class AskResult:
     """What `ask` found: the best `answers` first (distinct spans), and the `passages`
-    read, ranked by their best answer. `confident` is False when the best span did not
-    clear the reader's no-answer threshold."""
+    read, ranked by their best answer. `confident` is False when the best answer's
+    confidence is under the cut; `confidence` is the best answer's, also when `ask`
+    abstains (None when the reader found nothing)."""
 
     question: str
     answers: list[Answer]
     passages: list[SearchResult]
     confident: bool = True
+    confidence: float | None = None
 
     @property
     def found(self) -> bool:

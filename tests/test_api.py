@@ -161,7 +161,7 @@ def test_ask_result_to_dict_is_ask_json(index):
     printed = CliRunner().invoke(cli, ["ask", "Who climbed the stairs?", "--index", str(index.path), "-k", "3",
                                        "--reader", index.reader.name, "--always-answer", "--json"]).stdout
     assert json.loads(printed) == json.loads(json.dumps(result.to_dict()))
-    assert set(result.to_dict()) == {"question", "answers", "passages", "confident"}
+    assert set(result.to_dict()) == {"question", "answers", "passages", "confident", "confidence"}
 
 
 def test_every_mode_option_offers_the_library_modes():

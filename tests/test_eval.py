@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from bertsearch.cli import cli
+from bertsearch.confidence import SoftmaxShare
 from bertsearch.eval.evaluation import contains_answer, evaluate, format_report, mode_kwargs, percentiles, ranking_metrics
 from bertsearch.reader import Span
 
@@ -63,6 +64,10 @@ class FakeReader:
     def __init__(self, model=None, **kwargs):
         pass
 
+    @property
+    def confidence(self):
+        return SoftmaxShare(self.no_answer_threshold)  # no fitted model: ask abstains under the threshold
+
     def read(self, question, contexts, *, top_n=5, per_window=None):
         if PREDICTIONS[question] is None:
             return []
@@ -96,6 +101,10 @@ def test_reader_and_ask_scores_follow_the_official_rules(squad_file, tiny_bert, 
     assert result["ask"]["f1"] == result["reader"]["f1"]
     assert result["no_answer"] == {"threshold": None, "reader_accuracy": 1.0, "ask_accuracy": 1.0}
     assert "reader_always_answering" not in result
+    # One span per question: the uncalibrated fallback gives it all the confidence; 3 of the 4 found are right.
+    assert result["confidence"] == {"calibrated": False, "right_f1": 0.5, "answered": 0.8, "ece": pytest.approx(0.25),
+                                    "answered_answerable": 1.0, "answered_unanswerable": 0.0,
+                                    "ece_answerable": pytest.approx(0.25)}
     assert set(result["latency_ms"]) == {"encode", "search", "read", "total"}
     assert set(result["latency_ms"]["total"]) >= {"p50", "p95", "p99", "max"}
     assert result["latency_ms"]["read"]["max"] > 0  # the reader's time is its own stage, not search's
@@ -167,7 +176,8 @@ def test_eval_command_prints_a_report_and_json(squad_file, tiny_bert, fake_reade
     result = runner.invoke(cli, ["eval", str(squad_file), "--model", tiny_bert, "-q"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     for words in ("SQuAD v2.0", "answer in passage", "gold paragraph",
-                  "Reader, given the gold paragraph", "Ask over the corpus (k=10)", "No-answer accuracy", "p95"):
+                  "Reader, given the gold paragraph", "Ask over the corpus (k=10)", "No-answer accuracy", "p95",
+                  "Confidence: ask answered 80.0% (answerable 100.0%, unanswerable 0.0%); ECE 0.250"):
         assert words in result.stdout
     assert (tmp_path / ".bertsearch-eval" / "tiny-v2.0-articles" / "index.db").exists()
     result = runner.invoke(cli, ["eval", str(squad_file), "--json", "-q", "--retrieval-only", "--limit", "2"])

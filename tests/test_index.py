@@ -5,6 +5,7 @@ import pytest
 
 from bertsearch import Index, SearchResult
 from bertsearch.answers import READER_WEIGHT, rank_answers
+from bertsearch.confidence import SoftmaxShare
 from conftest import hand_set_logits
 from bertsearch.errors import EncoderMismatchError, NothingToIndexError, SettingsMismatchError
 
@@ -124,7 +125,9 @@ def ranked_ask(reader, retrieval: dict[str, float], threshold=None, always_answe
     passages = [SearchResult(score, f"{text}.txt", 0, 20, 1, f"by the {text} here", n)
                 for n, (text, score) in enumerate(retrieval.items())]
     spans = reader.read("where?", [p.text for p in passages], top_n=None, per_window=5)
-    return rank_answers("where?", passages, spans, threshold=threshold, wanted=5, always_answer=always_answer)
+    # No fitted confidence model: the fallback abstains under the reader's no-answer threshold.
+    return rank_answers("where?", passages, spans, confidence=SoftmaxShare(threshold), wanted=5,
+                        always_answer=always_answer)
 
 
 def test_ask_abstains_under_the_no_answer_threshold_unless_told_to_always_answer(bridge_reader):

@@ -10,7 +10,9 @@ Then every question is scored three ways:
   that overlaps the question's own paragraph; answerable questions only;
 - the reader given the gold paragraph: SQuAD EM/F1 (`squad.py`);
 - `ask` over the whole corpus: SQuAD EM/F1 of its best answer ('' when it
-  finds none), and, on v2.0, how often it rightly answers or abstains.
+  finds none), and, on v2.0, how often it rightly answers or abstains;
+- `ask`'s confidence: the share of questions it answers, and the expected
+  calibration error of its best answer's confidence (right: F1 >= 0.5).
 
 Questions are encoded and searched in batches; `ask` then runs one question at
 a time, timed per stage, which gives the latency percentiles.
@@ -31,6 +33,7 @@ from .squad import (
     normalize_answer,
     read_best_answers,
     read_squad_json,
+    score_prediction,
     squad_metrics,
     squad_questions,
 )
@@ -242,7 +245,8 @@ def _reading(index, questions: list[SquadQuestion], k: int, extra: dict, progres
     if threshold is not None:
         out["reader_always_answering"] = squad_metrics(questions, always)
 
-    predictions, ask_always, stages = [], [], {"encode": [], "read": [], "search": [], "total": []}
+    predictions, ask_always, confidences = [], [], []
+    stages = {"encode": [], "read": [], "search": [], "total": []}
     with timed_calls(index.encoder, "encode") as encode_ms, timed_calls(reader, "read_batch") as read_ms:
         for q in tqdm(questions, desc="ask", disable=None if progress else True, leave=False):
             encode_ms.clear(), read_ms.clear()
@@ -252,13 +256,14 @@ def _reading(index, questions: list[SquadQuestion], k: int, extra: dict, progres
             text = answer.answers[0].text if answer.found else ""
             predictions.append(text if answer.confident else "")
             ask_always.append(text)
+            confidences.append(answer.confidence)
             stages["encode"].append(sum(encode_ms))
             stages["read"].append(sum(read_ms))
             stages["search"].append(total - sum(encode_ms) - sum(read_ms))
             stages["total"].append(total)
     out["ask"] = squad_metrics(questions, predictions)
-    if threshold is not None:
-        out["ask_always_answering"] = squad_metrics(questions, ask_always)
+    out["ask_always_answering"] = squad_metrics(questions, ask_always)
+    out["confidence"] = confidence_report(questions, ask_always, confidences, predictions, reader.confidence.calibrated)
     out["latency_ms"] = {name: percentiles(values) for name, values in stages.items()}
     if any(q.is_impossible for q in questions):
         out["no_answer"] = {
@@ -267,6 +272,28 @@ def _reading(index, questions: list[SquadQuestion], k: int, extra: dict, progres
             "ask_accuracy": no_answer_accuracy(questions, predictions),
         }
     return out
+
+
+def confidence_report(questions: list[SquadQuestion], best: list[str], confidences: list[float | None],
+                      predictions: list[str], calibrated: bool) -> dict:
+    """How often `ask` answered, and how well its best answer's confidence matched how often it was
+    right (SQuAD F1 >= RIGHT_F1): the expected calibration error, over all questions and the answerable."""
+    from ..confidence import RIGHT_F1
+    from .calibration import reliability
+
+    found = [(q, c, score_prediction(q, text)[1] >= RIGHT_F1)
+             for q, text, c in zip(questions, best, confidences, strict=True) if c is not None]
+    answered = [p != "" for p in predictions]
+    report = {"calibrated": calibrated, "right_f1": RIGHT_F1, "answered": sum(answered) / len(questions),
+              "ece": reliability([c for _, c, _ in found], [r for _, _, r in found])["ece"]}
+    if any(q.is_impossible for q in questions):
+        answerable = [not q.is_impossible for q in questions]
+        report["answered_answerable"] = sum(a for a, h in zip(answered, answerable) if h) / max(1, sum(answerable))
+        report["answered_unanswerable"] = (sum(a for a, h in zip(answered, answerable) if not h)
+                                           / max(1, len(questions) - sum(answerable)))
+        report["ece_answerable"] = reliability([c for q, c, _ in found if not q.is_impossible],
+                                               [r for q, _, r in found if not q.is_impossible])["ece"]
+    return report
 
 
 @contextmanager
@@ -290,6 +317,20 @@ def timed_calls(obj, method: str):
 
 
 # -- printing -------------------------------------------------------------------
+
+
+def _ask_cut(result: dict) -> str:
+    """What `ask` abstained by: its confidence cut, or (a reader with no fitted model) the reader's threshold."""
+    return "its confidence cut" if result.get("confidence", {}).get("calibrated") else "the same threshold"
+
+
+def confidence_line(c: dict) -> str:
+    """`ask`'s answered share and the calibration of its confidence, in one line."""
+    split = (f" (answerable {100 * c['answered_answerable']:.1f}%, unanswerable {100 * c['answered_unanswerable']:.1f}%)"
+             if "answered_answerable" in c else "")
+    ece = f"ECE {c['ece']:.3f}" + (f", answerable {c['ece_answerable']:.3f}" if "ece_answerable" in c else "")
+    kind = "" if c["calibrated"] else ", not calibrated: the reader has no fitted confidence model"
+    return f"Confidence: ask answered {100 * c['answered']:.1f}%{split}; {ece} (right: F1 >= {c['right_f1']}{kind})"
 
 
 def format_report(result: dict) -> str:
@@ -324,11 +365,13 @@ def format_report(result: dict) -> str:
         rows.append(("  always answering", result["ask_always_answering"]))
     for name, m in rows:
         lines.append(f"{name:<44}{m['exact_match']:>7.1f}{m['f1']:>7.1f}")
+    if "confidence" in result:
+        lines.append(confidence_line(result["confidence"]))
     if "no_answer" in result:
         na = result["no_answer"]
         threshold = "none: the reader always answers" if na["threshold"] is None else f"{na['threshold']:.2f}"
-        lines.append(f"No-answer accuracy (threshold {threshold}): reader {100 * na['reader_accuracy']:.1f}%, "
-                     f"ask {100 * na['ask_accuracy']:.1f}%")
+        lines.append(f"No-answer accuracy: reader {100 * na['reader_accuracy']:.1f}% (threshold {threshold}), "
+                     f"ask {100 * na['ask_accuracy']:.1f}% ({_ask_cut(result)})")
     lines.append("")
     lines.append(f"{'Latency per question, ms':<44}" + "".join(f"{'p' + str(q):>7}" for q in (50, 95, 99)) + f"{'max':>8}")
     for name in ("encode", "search", "read", "total"):
