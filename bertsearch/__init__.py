@@ -34,6 +34,11 @@ _EXPORTS = {
     "InvalidSettingError": "errors",
     "IndexLockedError": "errors",
     "CorruptIndexError": "errors",
+    "InvalidDataError": "errors",
+    "ClassifierNotFoundError": "errors",
+    "Classifier": "classify",
+    "Prediction": "classify",
+    "Evaluation": "classify",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

@@ -348,3 +348,8 @@ def _highlight(answer) -> str:
     p = answer.passage
     marked = f"{p[: answer.passage_start]}**{p[answer.passage_start : answer.passage_end]}**{p[answer.passage_end :]}"
     return " ".join(marked.split())
+
+
+from .classify_cli import classify  # noqa: E402  (it builds on the helpers above)
+
+cli.add_command(classify)

@@ -43,3 +43,11 @@ class IndexLockedError(BertsearchError):
 
 class CorruptIndexError(BertsearchError):
     """The index's SQLite database is damaged; it cannot be repaired, only rebuilt."""
+
+
+class InvalidDataError(BertsearchError):
+    """A labelled data file that cannot be read; the message names the file, the row and the column."""
+
+
+class ClassifierNotFoundError(BertsearchError):
+    """No trained classifier in the given folder."""
