@@ -90,7 +90,7 @@ def main():
 
     report = {
         "date": date.today().isoformat(), "machine": f"{platform.machine()} {platform.processor()}".strip(),
-        "device": index.encoder.device, "documents": index.info()["documents"], "passages": len(lengths),
+        "device": index.encoder.device, "documents": index.info().documents, "passages": len(lengths),
         "questions": len(questions), "median_passage_chars": statistics.median(lengths),
         "fusion": {"form": hybrid.FORM, "dense_weight": hybrid.DENSE_WEIGHT, "candidates": hybrid.CANDIDATES},
         "recall": rows, "latency": timing,

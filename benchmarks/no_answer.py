@@ -45,7 +45,7 @@ def main(argv=None):
         started = time.perf_counter()
         best = []
         for q in questions:
-            answers = index.ask(q.question, k=args.k, top_n=5).answers
+            answers = index.ask(q.question, k=args.k, alternatives=4).answers
             best.append((answers[0].text, max(a.score for a in answers)) if answers else ("", float("-inf")))
         seconds = time.perf_counter() - started
         index.close()

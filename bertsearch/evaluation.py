@@ -37,8 +37,7 @@ from .squad import (
 
 DEFAULT_EVAL_ROOT = Path(".bertsearch-eval")
 DOCUMENTS_SUFFIX = ".documents"  # the corpus files go beside the index folder: an index never indexes its own folder
-MODES = ("dense", "bm25", "hybrid")
-from .hybrid import DEFAULT_MODE  # eval measures what search and ask do by default
+from .search_modes import DEFAULT_MODE  # eval measures what search and ask do by default
 RECALL_AT = (1, 5, 20)
 MRR_DEPTH = 20
 SEARCH_IDS = 20_000  # passage ids looked up at once
@@ -249,11 +248,11 @@ def _reading(index, questions: list[SquadQuestion], k: int, extra: dict, progres
         out["reader_always_answering"] = squad_metrics(questions, always)
 
     predictions, ask_always, stages = [], [], {"encode": [], "read": [], "search": [], "total": []}
-    with timed_calls(index.encoder, "encode") as encode_ms, timed_calls(reader, "spans") as read_ms:
+    with timed_calls(index.encoder, "encode") as encode_ms, timed_calls(reader, "spans_batch") as read_ms:
         for q in tqdm(questions, desc="ask", disable=None if progress else True, leave=False):
             encode_ms.clear(), read_ms.clear()
             started = time.perf_counter()
-            answer = index.ask(q.question, k=k, top_n=1, always_answer=True, **extra)
+            answer = index.ask(q.question, k=k, alternatives=0, always_answer=True, **extra)
             total = 1000 * (time.perf_counter() - started)
             text = answer.answers[0].text if answer.found else ""
             predictions.append(text if answer.confident else "")

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-MODES = ("hybrid", "dense", "bm25")
-DEFAULT_MODE = "hybrid"
+from .search_modes import DEFAULT_MODE, MODES  # noqa: F401  (their old home)
+
 CANDIDATES = 100
 DENSE_WEIGHT = 0.6
 FORM = "zscore"

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from . import chunking, hybrid, lexical
 from .errors import (
     BertsearchError,
+    DocumentNotFoundError,
     IndexNotFoundError,
     InvalidQueryError,
     NothingToIndexError,
@@ -19,8 +20,9 @@ from .errors import (
 )
 from .extract import MAX_FILE_BYTES, SkipFile, Skipped, extract, find_files
 from .filters import Filters
-from .hybrid import DEFAULT_MODE, MODES
 from .lock import writer_lock
+from .results import Answer, AskResult, DocumentInfo, IndexInfo, Passage, SearchResult
+from .search_modes import DEFAULT_MODE, check_mode
 from .store import NewPassage, Store
 
 if TYPE_CHECKING:
@@ -36,46 +38,6 @@ MAX_QUERY_CHARS = 10_000  # longer queries are cut: the encoder reads only its f
 # (top-5 96.5% -> 97.9%, best answer F1 68.4 -> 74.3). See docs/benchmarks.md and
 # benchmarks/rerank.py. The weight suits the hybrid score's scale; other modes are untuned.
 READER_WEIGHT = 0.2
-
-
-@dataclass
-class SearchResult:
-    score: float
-    path: str
-    start: int
-    end: int
-    line: int
-    text: str
-    id: int
-
-
-@dataclass
-class Answer:
-    """An answer span: `start`/`end` are offsets into the file's text, `passage_start`/`passage_end` into `passage`."""
-
-    text: str
-    score: float
-    path: str
-    start: int
-    end: int
-    line: int
-    passage: str
-    passage_start: int
-    passage_end: int
-    retrieval_score: float
-    rank_score: float  # what answers are ordered by: retrieval and reader scores fused (READER_WEIGHT)
-
-
-@dataclass
-class AskResult:
-    question: str
-    answers: list[Answer]
-    passages: list[SearchResult]
-    confident: bool = True  # the best span cleared the reader's no-answer threshold (or it has none)
-
-    @property
-    def found(self) -> bool:
-        return bool(self.answers)
 
 
 @dataclass
@@ -120,6 +82,7 @@ class Index:
     def __init__(
         self,
         path: str | Path | None = None,
+        *,
         model: str | None = None,
         pooling: str | None = None,
         device: str | None = None,
@@ -201,7 +164,7 @@ class Index:
 
     # -- writing ------------------------------------------------------------
 
-    def add(self, paths: Iterable[str | Path], progress: bool = False,
+    def add(self, paths: Iterable[str | Path], *, progress: bool = False,
             notify: Callable[[str], None] | None = None) -> IndexReport:
         """Index files and folders (recursively). Only new or changed files are encoded again,
         and indexed files that have gone from the given folders are dropped."""
@@ -248,7 +211,7 @@ class Index:
         with self._writing():
             return self._remove(paths)
 
-    def check(self, repair: bool = False) -> "CheckReport":
+    def check(self, *, repair: bool = False) -> "CheckReport":
         """Verify the index: SQLite integrity, FAISS/SQLite agreement, the recorded encoder.
 
         `repair=True` (taking the writer lock) rebuilds the FAISS file from SQLite
@@ -362,7 +325,7 @@ class Index:
 
     # -- reading ------------------------------------------------------------
 
-    def search(self, query: str, k: int = 10, mode: str = DEFAULT_MODE, path: str | None = None,
+    def search(self, query: str, *, k: int = 10, mode: str = DEFAULT_MODE, path: str | None = None,
                ext: str | Sequence[str] | None = None, after=None, before=None) -> list[SearchResult]:
         """The `k` passages that best match `query`, best first.
 
@@ -373,12 +336,21 @@ class Index:
         documents, and are applied inside the search: `k` results come back
         whenever `k` passages match.
         """
-        query = _clean_query(query)
+        return self.search_many([query], k=k, mode=mode, path=path, ext=ext, after=after, before=before)[0]
+
+    def search_many(self, queries: Sequence[str], *, k: int = 10, mode: str = DEFAULT_MODE, path: str | None = None,
+                    ext: str | Sequence[str] | None = None, after=None, before=None) -> list[list[SearchResult]]:
+        """`search` for each query, the queries encoded in one batch (faster than one at a time)."""
+        queries = [_clean_query(query) for query in queries]
         if k < 1:
             raise InvalidQueryError("k must be at least 1")
+        mode = check_mode(mode)
+        filters = Filters(path, _as_tuple(ext), after, before)
         if not self._has_encoder():  # a reader must not record an encoder: that is the first writer's
             raise IndexNotFoundError(f"the index at {self.path} has nothing indexed yet: run 'bertsearch index PATH' first")
-        return self._retrieve(query, k, _check_mode(mode), Filters(path, _as_tuple(ext), after, before))
+        vectors = self.encoder.encode(queries) if mode != "bm25" and queries else None
+        return [self._retrieve(query, k, mode, filters, None if vectors is None else vectors[n : n + 1])
+                for n, query in enumerate(queries)]
 
     def _has_encoder(self) -> bool:
         if not self._encoder_recorded:
@@ -423,9 +395,10 @@ class Index:
             cosine.update(zip(missing, (self.store.vectors(missing) @ vector[0]).tolist()))
         return hybrid.fuse(cosine, bm25)[:k]
 
-    def ask(self, question: str, k: int = 10, top_n: int = 5, mode: str = DEFAULT_MODE, path: str | None = None,
-            ext: str | Sequence[str] | None = None, after=None, before=None, always_answer: bool = False) -> AskResult:
-        """Answers to `question` read from the `k` best passages, best first.
+    def ask(self, question: str, *, k: int = 10, alternatives: int = 3, mode: str = DEFAULT_MODE,
+            path: str | None = None, ext: str | Sequence[str] | None = None, after=None, before=None,
+            always_answer: bool = False) -> AskResult:
+        """The best answer to `question` and up to `alternatives` others, read from the `k` best passages.
 
         `mode` and the filters are those of `search`. Answers and passages are
         ranked by `rank_score`, the retrieval score fused with the reader's
@@ -436,43 +409,72 @@ class Index:
         it, `answers` is empty, `confident` is False and `passages` still holds
         what was retrieved; `always_answer=True` returns the best spans anyway.
         """
-        question = _clean_query(question)
-        passages = self.search(question, k, mode=mode, path=path, ext=ext, after=after, before=before)
-        reader = self.reader
-        spans = reader.spans(question, [p.text for p in passages], per_window=top_n)
-        threshold = reader.no_answer_threshold
-        confident = not spans or threshold is None or spans[0].score >= threshold
-        if not confident and not always_answer:
-            return AskResult(question, [], passages, confident=False)
-        answers, best = [], {}
-        for span in spans:
-            passage = passages[span.context_index]
-            fused = (1 - READER_WEIGHT) * passage.score + READER_WEIGHT * span.score
-            best[span.context_index] = max(best.get(span.context_index, -math.inf), fused)
-            start = passage.start + span.start
-            answers.append(Answer(
-                text=span.text, score=span.score, path=passage.path, start=start,
-                end=passage.start + span.end, line=passage.line + passage.text.count("\n", 0, span.start),
-                passage=passage.text, passage_start=span.start, passage_end=span.end,
-                retrieval_score=passage.score, rank_score=fused,
-            ))
-        answers.sort(key=lambda answer: -answer.rank_score)
-        order = sorted(range(len(passages)), key=lambda i: -best.get(i, -math.inf))
-        return AskResult(question, _distinct(answers)[:top_n], [passages[i] for i in order], confident)
+        return self.ask_many([question], k=k, alternatives=alternatives, mode=mode, path=path, ext=ext,
+                             after=after, before=before, always_answer=always_answer)[0]
 
-    def info(self) -> dict:
+    def ask_many(self, questions: Sequence[str], *, k: int = 10, alternatives: int = 3, mode: str = DEFAULT_MODE,
+                 path: str | None = None, ext: str | Sequence[str] | None = None, after=None, before=None,
+                 always_answer: bool = False) -> list[AskResult]:
+        """`ask` for each question: the questions are encoded in one batch and read in one reader batch."""
+        if alternatives < 0:
+            raise InvalidQueryError("alternatives must be at least 0")
+        questions = [_clean_query(question) for question in questions]
+        retrieved = self.search_many(questions, k=k, mode=mode, path=path, ext=ext, after=after, before=before)
+        reader = self.reader
+        wanted = 1 + alternatives
+        found = reader.spans_batch(questions, [[p.text for p in passages] for passages in retrieved],
+                                   per_window=wanted)
+        return [_rank_answers(question, passages, spans, reader.no_answer_threshold, wanted, always_answer)
+                for question, passages, spans in zip(questions, retrieved, found)]
+
+    def info(self) -> IndexInfo:
+        """Counts, encoder, passage settings, size and generation of the index."""
         store = self.store
         encoder = store.meta("encoder") or {}
-        return {
-            "index": str(self.path.resolve()),
-            **store.counts(),
-            "model": encoder.get("model"),
-            "pooling": encoder.get("pooling"),
-            "dim": encoder.get("dim"),
-            **(store.meta("chunking") or {}),
-            "size_bytes": store.size_on_disk(),
-            "generation": store.generation,
-        }
+        chunks = store.meta("chunking") or {}
+        counts = store.counts()
+        return IndexInfo(
+            index=str(self.path.resolve()), documents=counts["documents"], passages=counts["passages"],
+            model=encoder.get("model"), pooling=encoder.get("pooling"), dim=encoder.get("dim"),
+            passage_tokens=chunks.get("passage_tokens"), overlap_tokens=chunks.get("overlap_tokens"),
+            size_bytes=store.size_on_disk(), generation=store.generation,
+        )
+
+    # -- browsing -----------------------------------------------------------
+
+    def documents(self, *, path: str | None = None, limit: int | None = None, offset: int = 0) -> list[DocumentInfo]:
+        """The indexed documents, by path; `path` is a glob as in `search`; `limit`/`offset` page through them."""
+        if (limit is not None and limit < 0) or offset < 0:
+            raise InvalidQueryError("limit and offset must be at least 0")
+        return self.store.document_list(Filters(path), limit=limit, offset=offset)
+
+    def document(self, id_or_path: int | str | Path) -> DocumentInfo:
+        """One document, by id or path (as indexed, or relative to the working folder)."""
+        if isinstance(id_or_path, bool) or not isinstance(id_or_path, (int, str, Path)):
+            raise InvalidQueryError(f"give a document id or path, not {id_or_path!r}")
+        store = self.store
+        found = store.document_info(id_or_path if isinstance(id_or_path, int) else str(id_or_path))
+        if found is None and not isinstance(id_or_path, int):
+            found = store.document_info(str(Path(id_or_path).expanduser().resolve()))
+        if found is None:
+            raise DocumentNotFoundError(f"no document {printable(id_or_path)} in the index at {self.path}")
+        return found
+
+    def passages(self, *, path: str | None = None, document_id: int | None = None,
+                 ids: Sequence[int] | None = None) -> list[Passage]:
+        """Stored passages, by path then position; `path` is a glob as in `search`, `document_id`
+        one document's, `ids` these passage ids (the `id` of a SearchResult)."""
+        return self.store.passage_list(Filters(path), document_id=document_id,
+                                       ids=None if ids is None else list(ids))
+
+    def document_text(self, id_or_path: int | str | Path) -> str:
+        """The document's text as indexed, rebuilt from its passages at their character offsets.
+
+        Text between passages (blank lines, say) is not stored: it comes back as the
+        line breaks that keep every passage on its line, padded with spaces.
+        """
+        document = self.document(id_or_path)
+        return _rebuild_text(self.store.passage_list(document_id=document.id))
 
     def close(self) -> None:
         if self._store is not None:
@@ -485,6 +487,44 @@ class Index:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _rank_answers(question: str, passages: list[SearchResult], spans, threshold: float | None, wanted: int,
+                  always_answer: bool) -> AskResult:
+    """Answers and passages ranked by retrieval and reader scores fused; `wanted` distinct answers at most."""
+    confident = not spans or threshold is None or spans[0].score >= threshold
+    if not confident and not always_answer:
+        return AskResult(question, [], passages, confident=False)
+    answers, best = [], {}
+    for span in spans:
+        passage = passages[span.context_index]
+        fused = (1 - READER_WEIGHT) * passage.score + READER_WEIGHT * span.score
+        best[span.context_index] = max(best.get(span.context_index, -math.inf), fused)
+        answers.append(Answer(
+            text=span.text, score=span.score, path=passage.path, start=passage.start + span.start,
+            end=passage.start + span.end, line=passage.line + passage.text.count("\n", 0, span.start),
+            passage=passage.text, passage_start=span.start, passage_end=span.end,
+            retrieval_score=passage.score, rank_score=fused,
+        ))
+    answers.sort(key=lambda answer: -answer.rank_score)
+    order = sorted(range(len(passages)), key=lambda i: -best.get(i, -math.inf))
+    return AskResult(question, _distinct(answers)[:wanted], [passages[i] for i in order], confident)
+
+
+def _rebuild_text(passages: list[Passage]) -> str:
+    """Passages laid at their offsets; each gap between them holds the line breaks it must have."""
+    parts, end, line = [], 0, 1
+    for passage in passages:
+        if passage.end <= end:  # wholly inside the previous passage (an overlap)
+            continue
+        if passage.start >= end:
+            gap, breaks = passage.start - end, max(passage.line - line, 0)
+            parts.append(" " * max(gap - breaks, 0) + "\n" * min(breaks, gap) + passage.text)
+        else:  # overlapping the previous passage: add only what is new
+            parts.append(passage.text[end - passage.start :])
+        line += parts[-1].count("\n")
+        end = passage.end
+    return "".join(parts)
 
 
 def _distinct(answers: list[Answer]) -> list[Answer]:
@@ -511,12 +551,6 @@ def _inside(path: str, folder: Path) -> bool:
 def printable(path) -> str:
     """A path on one line: control characters (a newline in a file name, say) shown escaped."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(path))
-
-
-def _check_mode(mode: str) -> str:
-    if mode not in MODES:
-        raise InvalidQueryError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
-    return mode
 
 
 def _as_tuple(ext: str | Sequence[str] | None) -> tuple[str, ...]:

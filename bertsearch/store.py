@@ -27,7 +27,9 @@ import numpy as np
 import sqlite_utils
 
 from .errors import CorruptIndexError, EncoderMismatchError, IndexNotFoundError
+from .filters import Filters
 from .lexical import create_fts
+from .results import DocumentInfo, Passage
 
 DB_NAME = "index.db"
 FAISS_PATTERN = "vectors-{}.faiss"
@@ -311,6 +313,48 @@ class Store:
             f"from passages join documents on documents.id = passages.document_id where passages.id in ({marks})"
         )
         return {row[0]: PassageRow(*row) for row in self.db.conn.execute(sql, [int(i) for i in ids])}
+
+    @_serialized
+    def document_list(self, filters: Filters | None = None, limit: int | None = None,
+                      offset: int = 0) -> list[DocumentInfo]:
+        """The documents `filters` allow, by path, with their passage counts."""
+        where, params = filters.sql() if filters else ("", [])
+        return self._document_infos(where, params, limit, offset)
+
+    @_serialized
+    def document_info(self, id_or_path: int | str) -> DocumentInfo | None:
+        """One document by row id or by its path as indexed; None if there is no such document."""
+        column = "d.id" if isinstance(id_or_path, int) else "d.path"
+        found = self._document_infos(f"{column} = ?", [id_or_path], 1, 0)
+        return found[0] if found else None
+
+    def _document_infos(self, where: str, params: list, limit: int | None, offset: int) -> list[DocumentInfo]:
+        sql = (
+            "select d.id, d.path, d.size, d.mtime_ns, d.format, d.indexed_at, "
+            "(select count(*) from passages p where p.document_id = d.id) "
+            f"from documents d {'where ' + where if where else ''} order by d.path limit ? offset ?"
+        )
+        rows = self.db.conn.execute(sql, [*params, -1 if limit is None else limit, offset])
+        return [DocumentInfo(*row) for row in rows]
+
+    @_serialized
+    def passage_list(self, filters: Filters | None = None, document_id: int | None = None,
+                     ids: Sequence[int] | None = None) -> list[Passage]:
+        """The passages `filters` allow, of one document and/or with these ids, by path then seq."""
+        where, params = filters.sql() if filters else ("", [])
+        conditions = [where] if where else []
+        if document_id is not None:
+            conditions.append("p.document_id = ?")
+            params.append(int(document_id))
+        if ids is not None:
+            conditions.append(f"p.id in ({','.join('?' * len(ids))})")
+            params += [int(i) for i in ids]
+        sql = (
+            "select p.id, p.document_id, p.seq, d.path, p.start, p.end, p.line, p.text "
+            "from passages p join documents d on d.id = p.document_id "
+            f"{'where ' + ' and '.join(conditions) if conditions else ''} order by d.path, p.seq"
+        )
+        return [Passage(*row) for row in self.db.conn.execute(sql, params)]
 
     @_serialized
     def counts(self) -> dict:

@@ -123,7 +123,7 @@ def test_a_corpus_inside_the_index_folder_is_refused(tmp_path, corpus, tiny_bert
     (inside / "notes.txt").write_text("kept inside the index folder")
     report = index.add([corpus, inside])
     assert [s.reason for s in report.skipped] == [f"inside the index folder {(tmp_path / 'index').resolve()}"]
-    assert index.info()["documents"] == 3
+    assert index.info().documents == 3
 
 
 def test_a_file_changed_during_the_run_is_picked_up_next_time(tmp_path, corpus, tiny_bert, monkeypatch):

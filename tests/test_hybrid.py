@@ -7,6 +7,7 @@ from datetime import date, datetime
 import pytest
 
 from bertsearch import Index, hybrid, lexical, store as store_module
+from bertsearch.search_modes import DEFAULT_MODE, MODES
 from bertsearch.errors import InvalidQueryError
 from bertsearch.store import Store
 from test_store import make_store, put
@@ -115,13 +116,13 @@ def index(tmp_path_factory, tiny_bert, many):
         yield idx
 
 
-@pytest.mark.parametrize("mode", hybrid.MODES)
+@pytest.mark.parametrize("mode", MODES)
 def test_a_filtered_search_returns_k_results_when_k_match(index, mode):
     results = index.search("honeybees dance", k=5, mode=mode, ext="md")
     assert len(results) == 5 and all(r.path.endswith(".md") for r in results)
 
 
-@pytest.mark.parametrize("mode", hybrid.MODES)
+@pytest.mark.parametrize("mode", MODES)
 def test_filters_combine(index, many, mode):
     found = index.search("flowers", k=40, mode=mode, path=str(many / "note3*"), ext=[".RST", "md"],
                          before=date(2021, 1, 1))
@@ -138,7 +139,7 @@ def test_bm25_mode_finds_the_note_by_its_number(index):
     assert index.search("note 17", k=1, mode="bm25")[0].path.endswith("note17.txt")
 
 
-@pytest.mark.parametrize("mode", hybrid.MODES)
+@pytest.mark.parametrize("mode", MODES)
 def test_searches_return_k_distinct_passages_best_first(index, mode):
     results = index.search("Where are the flowers?", k=8, mode=mode)
     assert len({r.id for r in results}) == 8
@@ -166,7 +167,7 @@ def test_cli_modes_are_the_library_modes():
     from bertsearch.cli import search
 
     mode = next(p for p in search.params if p.name == "mode")
-    assert tuple(mode.type.choices) == hybrid.MODES and mode.default == hybrid.DEFAULT_MODE
+    assert tuple(mode.type.choices) == MODES and mode.default == DEFAULT_MODE
 
 
 def test_search_takes_a_mode_and_filters(run, indexed):
