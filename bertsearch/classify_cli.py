@@ -170,3 +170,34 @@ def _classifier_and_rest(args, labels, template, model, device):
     if not args:
         raise click.UsageError("give the classifier's folder (DIR), or --labels for zero-shot")
     return Classifier.load(args[0], device=device), args[1:]
+
+
+@classify.command()
+@click.argument("classifier_dir", metavar="DIR", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@index_option
+@device_option
+@wait_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+@json_option
+@friendly_errors
+def label(classifier_dir, index_path, device, wait, quiet, as_json):
+    """Label every document in the index with the classifier in DIR.
+
+    A document gets the most probable label of its passages' probabilities,
+    averaged with each passage weighted by its length. The stored vectors are
+    used when the classifier reads this index's encoder (no re-encoding). Later
+    `bertsearch index` runs label new and changed documents too; filter with
+    `search --label L` / `ask --label L`; `info` counts the labels."""
+    import dataclasses
+
+    from .index import Index
+
+    _quiet_transformers()
+    with Index(index_path, device=device, lock_timeout=wait) as idx:
+        report = idx.label(classifier_dir, progress=not quiet)
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(report), indent=2))
+        return
+    source = "from the stored vectors" if report.reused_vectors else "encoding the passages with the classifier's encoder"
+    counts = ", ".join(f"{name} {n}" for name, n in sorted(report.counts.items(), key=lambda item: -item[1]))
+    click.echo(f"Labelled {report.documents} documents in {index_path} ({source}): {counts or 'none'}.")

@@ -1,4 +1,4 @@
-"""Which documents a search may return: a path glob, file extensions, a modification-time range.
+"""Which documents a search may return: a path glob, file extensions, a modification-time range, a label.
 
 Filters become one SQL condition on `documents` (alias d), applied before the
 vector search (as an id selector) and inside the BM25 query, never afterwards:
@@ -16,15 +16,17 @@ from .errors import InvalidQueryError
 class Filters:
     """`path`: a glob on the document's path (`*` also crosses `/`; a relative glob is taken
     from the working folder). `ext`: extensions, with or without the dot, any case.
-    `after`/`before`: modified at or after / strictly before (a date means its midnight, local time)."""
+    `after`/`before`: modified at or after / strictly before (a date means its midnight, local time).
+    `label`: documents `bertsearch classify label` gave this label."""
 
     path: str | None = None
     ext: tuple[str, ...] = field(default_factory=tuple)
     after: datetime | date | str | None = None
     before: datetime | date | str | None = None
+    label: str | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.path or self.ext or self.after is not None or self.before is not None)
+        return bool(self.path or self.ext or self.after is not None or self.before is not None or self.label)
 
     def sql(self) -> tuple[str, list]:
         """An SQL condition on `documents` (alias d) and its parameters; ("", []) when nothing is filtered."""
@@ -42,6 +44,9 @@ class Filters:
         if self.before is not None:
             conditions.append("d.mtime_ns < ?")
             params.append(_nanoseconds(self.before, "before"))
+        if self.label:
+            conditions.append("d.id in (select document_id from document_labels where label = ?)")
+            params.append(self.label)
         return " and ".join(conditions), params
 
 

@@ -26,6 +26,8 @@ from .search_modes import DEFAULT_MODE, check_mode
 from .store import NewPassage, Store
 
 if TYPE_CHECKING:
+    from .classify import Classifier
+    from .classify.labelling import LabelReport
     from .check import CheckReport
 
 DEFAULT_INDEX = ".bertsearch"
@@ -49,6 +51,7 @@ class IndexReport:
     skipped: list[Skipped] = field(default_factory=list)
     passages_encoded: int = 0
     passages_reused: int = 0
+    labelled: int = 0  # new and changed documents labelled by the index's classifier (`label`)
 
 
 @dataclass
@@ -199,12 +202,69 @@ class Index:
                 if p not in seen and not any(_inside(p, folder) for folder in kept)]
         report.removed = gone if store.delete_documents(gone) else []
         store.save_faiss()
+        report.labelled = self._label_new_documents(notify)
         if not (report.added or report.updated or report.unchanged or report.removed):
             raise NothingToIndexError(
                 "nothing to index in " + ", ".join(map(str, roots))
                 + ": give files or folders holding text, Markdown, reStructuredText, HTML or PDF documents"
             )
         return report
+
+    def label(self, classifier: "str | Path | Classifier", *, progress: bool = False) -> "LabelReport":
+        """Label every document with a classifier (a saved one's folder, or a `Classifier`).
+
+        Labels and their probabilities are stored in the index: `info` counts them,
+        `search`/`ask` filter by them (`label=`), and when `classifier` is a folder,
+        `add` labels new and changed documents with it too. See `classify.labelling`
+        for how a document's label comes from its passages.
+        """
+        from .classify import Classifier
+
+        folder = None if isinstance(classifier, Classifier) else Path(classifier).resolve()
+        if folder is not None:
+            classifier = Classifier.load(folder, device=self._device, precision=self._precision)
+        with self._writing():
+            return self._label(classifier, folder, None, progress)
+
+    def _label(self, classifier, folder: Path | None, document_ids, progress: bool = False) -> "LabelReport":
+        from .classify.labelling import HOW, LabelReport, label_documents
+
+        store = self.store
+        if not self._has_encoder():
+            raise IndexNotFoundError(f"the index at {self.path} has nothing indexed yet: run 'bertsearch index PATH' first")
+        reuse = classifier.reads_vectors_of(store.meta("encoder"))
+        documents = store.document_vectors(document_ids)
+        if progress:
+            from tqdm import tqdm
+
+            total = store.counts()["documents"] if document_ids is None else len(document_ids)
+            documents = tqdm(documents, total=total, unit="document", desc="Labelling", disable=None, leave=False)
+        labels = label_documents(classifier, documents, reuse_vectors=reuse)
+        labeller = {"classifier": str(folder) if folder else None, "method": classifier.method,
+                    "labels": classifier.labels, "document_label": HOW}
+        store.put_labels(labels, labeller)
+        counts = {}
+        for label, _ in labels.values():
+            counts[label] = counts.get(label, 0) + 1
+        return LabelReport(documents=len(labels), counts=counts, reused_vectors=reuse,
+                           classifier=labeller["classifier"])
+
+    def _label_new_documents(self, notify) -> int:
+        """Label the documents `add` wrote, when the index was labelled with a saved classifier."""
+        from .classify import Classifier
+        from .errors import ClassifierNotFoundError
+
+        labeller = self.store.meta("labeller") or {}
+        todo = self.store.unlabelled_documents() if labeller.get("classifier") else []
+        if not todo:
+            return 0
+        try:
+            classifier = Classifier.load(labeller["classifier"], device=self._device, precision=self._precision)
+        except ClassifierNotFoundError as error:
+            if notify:
+                notify(f"new documents left unlabelled: {error}")
+            return 0
+        return self._label(classifier, Path(labeller["classifier"]), todo).documents
 
     def remove(self, paths: Iterable[str | Path]) -> list[str]:
         """Remove documents: files, or every document inside a folder. Returns the paths removed."""
@@ -326,26 +386,29 @@ class Index:
     # -- reading ------------------------------------------------------------
 
     def search(self, query: str, *, k: int = 10, mode: str = DEFAULT_MODE, path: str | None = None,
-               ext: str | Sequence[str] | None = None, after=None, before=None) -> list[SearchResult]:
+               ext: str | Sequence[str] | None = None, after=None, before=None,
+               label: str | None = None) -> list[SearchResult]:
         """The `k` passages that best match `query`, best first.
 
         `mode`: "hybrid" (default: BM25 and vectors fused), "dense" (vectors only;
         the score is the cosine) or "bm25" (words only; the score is BM25).
         `path` (a glob), `ext` (one or more extensions) and `after`/`before`
         (modification time: a date, datetime or ISO string) keep only matching
-        documents, and are applied inside the search: `k` results come back
-        whenever `k` passages match.
+        documents, as does `label` (the label `classify label` gave them); all are
+        applied inside the search: `k` results come back whenever `k` passages match.
         """
-        return self.search_many([query], k=k, mode=mode, path=path, ext=ext, after=after, before=before)[0]
+        return self.search_many([query], k=k, mode=mode, path=path, ext=ext, after=after, before=before,
+                                label=label)[0]
 
     def search_many(self, queries: Sequence[str], *, k: int = 10, mode: str = DEFAULT_MODE, path: str | None = None,
-                    ext: str | Sequence[str] | None = None, after=None, before=None) -> list[list[SearchResult]]:
+                    ext: str | Sequence[str] | None = None, after=None, before=None,
+                    label: str | None = None) -> list[list[SearchResult]]:
         """`search` for each query, the queries encoded in one batch (faster than one at a time)."""
         queries = [_clean_query(query) for query in queries]
         if k < 1:
             raise InvalidQueryError("k must be at least 1")
         mode = check_mode(mode)
-        filters = Filters(path, _as_tuple(ext), after, before)
+        filters = Filters(path, _as_tuple(ext), after, before, label)
         if not self._has_encoder():  # a reader must not record an encoder: that is the first writer's
             raise IndexNotFoundError(f"the index at {self.path} has nothing indexed yet: run 'bertsearch index PATH' first")
         vectors = self.encoder.encode(queries) if mode != "bm25" and queries else None
@@ -397,7 +460,7 @@ class Index:
 
     def ask(self, question: str, *, k: int = 10, alternatives: int = 3, mode: str = DEFAULT_MODE,
             path: str | None = None, ext: str | Sequence[str] | None = None, after=None, before=None,
-            always_answer: bool = False) -> AskResult:
+            label: str | None = None, always_answer: bool = False) -> AskResult:
         """The best answer to `question` and up to `alternatives` others, read from the `k` best passages.
 
         `mode` and the filters are those of `search`. Answers and passages are
@@ -410,16 +473,17 @@ class Index:
         what was retrieved; `always_answer=True` returns the best spans anyway.
         """
         return self.ask_many([question], k=k, alternatives=alternatives, mode=mode, path=path, ext=ext,
-                             after=after, before=before, always_answer=always_answer)[0]
+                             after=after, before=before, label=label, always_answer=always_answer)[0]
 
     def ask_many(self, questions: Sequence[str], *, k: int = 10, alternatives: int = 3, mode: str = DEFAULT_MODE,
                  path: str | None = None, ext: str | Sequence[str] | None = None, after=None, before=None,
-                 always_answer: bool = False) -> list[AskResult]:
+                 label: str | None = None, always_answer: bool = False) -> list[AskResult]:
         """`ask` for each question: the questions are encoded in one batch and read in one reader batch."""
         if alternatives < 0:
             raise InvalidQueryError("alternatives must be at least 0")
         questions = [_clean_query(question) for question in questions]
-        retrieved = self.search_many(questions, k=k, mode=mode, path=path, ext=ext, after=after, before=before)
+        retrieved = self.search_many(questions, k=k, mode=mode, path=path, ext=ext, after=after, before=before,
+                                     label=label)
         reader = self.reader
         wanted = 1 + alternatives
         found = reader.spans_batch(questions, [[p.text for p in passages] for passages in retrieved],
@@ -438,6 +502,7 @@ class Index:
             model=encoder.get("model"), pooling=encoder.get("pooling"), dim=encoder.get("dim"),
             passage_tokens=chunks.get("passage_tokens"), overlap_tokens=chunks.get("overlap_tokens"),
             size_bytes=store.size_on_disk(), generation=store.generation,
+            labels=store.label_counts() if store.meta("labeller") else None,
         )
 
     # -- browsing -----------------------------------------------------------

@@ -79,7 +79,17 @@ def _m002_create_passages_fts(db: sqlite_utils.Database) -> None:
     create_fts(db)
 
 
-MIGRATIONS = [_m001_create_tables, _m002_create_passages_fts]
+def _m003_create_document_labels(db: sqlite_utils.Database) -> None:
+    """A label per document from `bertsearch classify label`, with the probability of every label (JSON)."""
+    db["document_labels"].create(
+        {"document_id": int, "label": str, "probabilities": str},
+        pk="document_id",
+        foreign_keys=[("document_id", "documents", "id")],
+    )
+    db["document_labels"].create_index(["label"])
+
+
+MIGRATIONS = [_m001_create_tables, _m002_create_passages_fts, _m003_create_document_labels]
 
 
 def migrate(db: sqlite_utils.Database) -> None:
@@ -296,6 +306,7 @@ class Store:
             return None
         ids = [r[0] for r in self.db.execute("select id from passages where document_id = ?", [document["id"]])]
         self.db.execute("delete from passages where document_id = ?", [document["id"]])
+        self.db.execute("delete from document_labels where document_id = ?", [document["id"]])
         self.db.execute("delete from documents where id = ?", [document["id"]])
         return ids
 
@@ -355,6 +366,57 @@ class Store:
             f"{'where ' + ' and '.join(conditions) if conditions else ''} order by d.path, p.seq"
         )
         return [Passage(*row) for row in self.db.conn.execute(sql, params)]
+
+    # -- document labels ------------------------------------------------------
+
+    @_serialized
+    def document_vectors(self, document_ids: Sequence[int] | None = None):
+        """Yield (document id, its passages' vectors, their lengths in characters, their texts), document by document.
+
+        `document_ids` None means every document; the rows are read in one snapshot.
+        """
+        if document_ids is not None and not len(document_ids):
+            return
+        condition = "" if document_ids is None else f"where document_id in ({','.join('?' * len(document_ids))})"
+        sql = f"select document_id, vector, length(text), text from passages {condition} order by document_id, seq"
+        with self.snapshot():
+            rows = self.db.conn.execute(sql, [int(i) for i in document_ids or []]).fetchall()
+        for first, last in _runs([row[0] for row in rows]):
+            chunk = rows[first:last]
+            yield (chunk[0][0], np.stack([np.frombuffer(r[1], dtype=np.float32) for r in chunk]),
+                   np.array([r[2] for r in chunk], dtype=np.float64), [r[3] for r in chunk])
+
+    @_serialized
+    def unlabelled_documents(self) -> list[int]:
+        """Ids of the documents with no label (new or changed since the index was last labelled)."""
+        sql = "select id from documents where id not in (select document_id from document_labels) order by id"
+        return [row[0] for row in self.db.conn.execute(sql)]
+
+    @_serialized
+    def put_labels(self, labels: dict[int, tuple[str, dict[str, float]]], labeller: dict) -> None:
+        """Store each document's label and probabilities, and what labelled them, in one transaction.
+
+        Labels change no vector, so the generation (and the FAISS file) stays as it is.
+        """
+        with self.db.atomic():
+            self.db["document_labels"].upsert_all(
+                [{"document_id": i, "label": label, "probabilities": json.dumps(probabilities)}
+                 for i, (label, probabilities) in labels.items()],
+                pk="document_id",
+            )
+            self.set_meta("labeller", labeller)
+
+    @_serialized
+    def label_counts(self) -> dict[str, int]:
+        """How many documents carry each label, most common first."""
+        sql = "select label, count(*) as n from document_labels group by label order by n desc, label"
+        return {label: n for label, n in self.db.conn.execute(sql)}
+
+    @_serialized
+    def document_label(self, document_id: int) -> tuple[str, dict[str, float]] | None:
+        row = self.db.conn.execute("select label, probabilities from document_labels where document_id = ?",
+                                   [int(document_id)]).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
 
     @_serialized
     def counts(self) -> dict:
@@ -521,6 +583,15 @@ def _fsync_folder(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def _runs(keys: list) -> Iterable[tuple[int, int]]:
+    """[first, last) bounds of each run of equal consecutive keys."""
+    first = 0
+    for i in range(1, len(keys) + 1):
+        if i == len(keys) or keys[i] != keys[first]:
+            yield first, i
+            first = i
 
 
 def describe_encoder(fingerprint: dict) -> str:
