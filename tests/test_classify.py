@@ -149,6 +149,14 @@ def test_a_headerless_two_column_file_has_its_label_column_guessed(tmp_path):
     assert examples.labels == ["Sports", "Business", "Sci/Tech", "Sports"] and examples.texts[1] == "stocks fell"
 
 
+def test_a_quoted_csv_text_may_span_lines_and_rows_are_counted_as_lines(tmp_path):
+    content = 'text,label\n"two\nlines",a\n"one\u2028line",b\nno label here\n'
+    with pytest.raises(InvalidDataError, match="d.csv row 5: expected 2 columns, found 1"):
+        load_examples(write(tmp_path, "d.csv", content))
+    examples = load_examples(write(tmp_path, "d.csv", content.rsplit("no label", 1)[0]))
+    assert examples.texts == ["two\nlines", "one\u2028line"]
+
+
 def test_columns_can_be_named(tmp_path):
     examples = load_examples(write(tmp_path, "d.tsv", "id\tbody\tstars\n1\tgreat\t5\n2\tpoor\t1\n"),
                              text_column="body", label_column="stars")

@@ -169,6 +169,10 @@ class Classifier:
         targets = self.targets(labels)
         return evaluate_probabilities(self.probabilities(texts), targets, self.labels)
 
+    def evaluate_vectors(self, vectors: np.ndarray, labels: Sequence[str]) -> Evaluation:
+        """`evaluate` on texts already encoded by the classifier's encoder."""
+        return evaluate_probabilities(self.probabilities_of_vectors(vectors), self.targets(labels), self.labels)
+
     def targets(self, labels: Sequence[str]) -> np.ndarray:
         """Label names as column indices; a name the classifier does not know is an InvalidDataError."""
         index = {name: i for i, name in enumerate(self.labels)}

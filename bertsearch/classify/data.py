@@ -9,6 +9,7 @@ file, the row (1-based, as an editor counts lines) and the column.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -48,8 +49,8 @@ def load_examples(path: str | Path, *, text_column: str | None = None, label_col
 def _from_table(path: Path, content: str, text_column, label_column) -> Examples:
     delimiter = "," if path.suffix.lower() == ".csv" else "\t"
     quoting = csv.QUOTE_MINIMAL if delimiter == "," else csv.QUOTE_NONE
-    rows = [(n, row) for n, row in enumerate(csv.reader(content.splitlines(), delimiter=delimiter, quoting=quoting), 1)
-            if any(cell.strip() for cell in row)]
+    reader = csv.reader(io.StringIO(content, newline=""), delimiter=delimiter, quoting=quoting)
+    rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
     if not rows:
         return Examples()
     header = [cell.strip() for cell in rows[0][1]]
@@ -107,7 +108,7 @@ def _guessed_columns(path: Path, rows: list[list[str]], text_column, label_colum
 
 def _from_json_lines(path: Path, content: str, text_column, label_column) -> Examples:
     examples = Examples()
-    for number, line in enumerate(content.splitlines(), 1):
+    for number, line in enumerate(content.split("\n"), 1):
         if not line.strip():
             continue
         try:
