@@ -21,9 +21,9 @@ from common import REPO
 
 
 def main(argv=None):
-    from bertsearch.evaluation import write_corpus
+    from bertsearch.eval.evaluation import write_corpus
     from bertsearch.index import Index
-    from bertsearch.squad import best_no_answer_threshold, read_squad_json, squad_metrics, squad_questions
+    from bertsearch.eval.squad import best_no_answer_threshold, read_squad_json, squad_metrics, squad_questions
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad", default=str(REPO.parent / "shared" / "data" / "squad" / "dev-v2.0.json"))

@@ -10,6 +10,7 @@ Names are imported on first use, so `import bertsearch` stays cheap.
 """
 
 import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
@@ -18,7 +19,7 @@ _EXPORTS = {
     "SearchResult": "results",
     "Answer": "results",
     "AskResult": "results",
-    "IndexReport": "index",
+    "IndexReport": "ingest",
     "IndexInfo": "results",
     "DocumentInfo": "results",
     "Passage": "results",
@@ -47,6 +48,29 @@ _EXPORTS = {
 }
 
 __all__ = [*_EXPORTS, "__version__"]
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name loads on first use
+    from .check import CheckReport
+    from .encoder import Encoder
+    from .errors import (
+        BertsearchError,
+        CorruptIndexError,
+        DocumentNotFoundError,
+        EncoderMismatchError,
+        IndexLockedError,
+        IndexNotFoundError,
+        InvalidQueryError,
+        InvalidSettingError,
+        ModelLoadError,
+        NoReaderError,
+        NothingToIndexError,
+        SettingsMismatchError,
+    )
+    from .index import Index
+    from .ingest import IndexReport
+    from .reader import Reader, Span
+    from .results import Answer, AskResult, DocumentInfo, IndexInfo, Passage, SearchResult
+    from .search_modes import MODES
 
 
 def __getattr__(name: str):

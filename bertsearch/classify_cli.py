@@ -1,4 +1,4 @@
-"""`bertsearch classify train|predict|eval|label`: a thin layer over `bertsearch.Classifier`."""
+"""`bertsearch classify train|predict|eval|label`: a thin layer over `bertsearch.Classifier` (registered by cli.py)."""
 
 import json
 import sys
@@ -80,7 +80,7 @@ def _training_examples(data, folders, text_column, label_column, model, pooling,
         return load_examples(data, text_column=text_column, label_column=label_column)
     from .chunking import DEFAULT_OVERLAP_TOKENS, DEFAULT_PASSAGE_TOKENS
     from .encoder import Encoder
-    from .models import DEFAULT_ENCODER
+    from .checkpoints import DEFAULT_ENCODER
 
     tokenizer = Encoder(model or DEFAULT_ENCODER, pooling=pooling, device="cpu")  # only its tokenizer chunks
     return examples_from_folders(folders, tokenizer.token_spans, passage_tokens=DEFAULT_PASSAGE_TOKENS,

@@ -286,7 +286,7 @@ def train_reader(train_file, dev_file, base_model, out_dir, epochs, learning_rat
     """Fine-tune a question-answering reader on SQuAD-format data.
 
     Use the result with `bertsearch ask --reader OUT` or BERTSEARCH_READER=OUT."""
-    from .training import train_reader as train
+    from .eval.training import train_reader as train
 
     _quiet_transformers()
     results = train(train_file, out_dir, dev_file=dev_file, base_model=base_model, epochs=epochs,
@@ -314,7 +314,7 @@ def train_reader(train_file, dev_file, base_model, out_dir, epochs, learning_rat
 def eval_command(squad_file, index_path, per_paragraph, k, mode, limit, model, reader, retrieval_only, device, quiet, as_json):
     """Evaluate on a SQuAD-format file (v1.1 or v2.0): retrieval recall and MRR,
     reader and end-to-end `ask` EM/F1, no-answer accuracy and latency."""
-    from .evaluation import evaluate, format_report
+    from .eval.evaluation import evaluate, format_report
 
     _quiet_transformers()
     result = evaluate(squad_file, index_path, per_paragraph=per_paragraph, k=k, mode=mode, limit=limit, model=model,

@@ -1,69 +1,37 @@
-"""The library's front door: `Index(path)` with add, remove, search and ask."""
+"""The library's front door: `Index(path)` with add, remove, search, ask and ways to read what it holds.
 
-import heapq
-import math
+`Index` opens the folder (`store.Store`), loads the encoder and reader on first
+use, checks arguments and holds the writer lock; the work is done by `ingest`
+(add, remove), `retrieval` (the search modes) and `answers` (ranking what the
+reader found).
+"""
+
 import os
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import chunking, hybrid, lexical
-from .errors import (
-    BertsearchError,
-    DocumentNotFoundError,
-    IndexNotFoundError,
-    InvalidQueryError,
-    NothingToIndexError,
-    SettingsMismatchError,
-)
-from .extract import MAX_FILE_BYTES, SkipFile, Skipped, extract, find_files
+from . import answers, chunking, ingest
+from .errors import BertsearchError, DocumentNotFoundError, IndexNotFoundError, InvalidQueryError, SettingsMismatchError
+from .extract import MAX_FILE_BYTES
 from .filters import Filters
+from .ingest import IndexReport
 from .lock import writer_lock
-from .results import Answer, AskResult, DocumentInfo, IndexInfo, Passage, SearchResult
+from .results import AskResult, DocumentInfo, IndexInfo, Passage, SearchResult
+from .retrieval import Retriever, clean_query
 from .search_modes import DEFAULT_MODE, check_mode
-from .store import NewPassage, Store
+from .store import Store
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from .check import CheckReport
     from .classify import Classifier
     from .classify.labelling import LabelReport
-    from .check import CheckReport
+    from .encoder import Encoder
+    from .reader import Reader
 
 DEFAULT_INDEX = ".bertsearch"
-ENCODE_BATCH_PASSAGES = 512  # passages gathered across files before each encoder call
-MAX_QUERY_CHARS = 10_000  # longer queries are cut: the encoder reads only its first few hundred tokens
-# `ask` ranks answers (and passages, by their best answer) by
-# (1 - READER_WEIGHT) * retrieval score + READER_WEIGHT * reader score (start + end logit),
-# as BERTserini does. Tuned on SQuAD v1.1 train (every 20th article, 4,533 questions,
-# hybrid top 20, bundled reader): top-1 passage 85.1% -> 92.1%; on dev 83.0% -> 88.3%
-# (top-5 96.5% -> 97.9%, best answer F1 68.4 -> 74.3). See docs/benchmarks.md and
-# benchmarks/rerank.py. The weight suits the hybrid score's scale; other modes are untuned.
-READER_WEIGHT = 0.2
-
-
-@dataclass
-class IndexReport:
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: int = 0
-    removed: list[str] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    passages_encoded: int = 0
-    passages_reused: int = 0
-    labelled: int = 0  # new and changed documents labelled by the index's classifier (`label`)
-
-
-@dataclass
-class _Pending:
-    """A changed file, chunked, waiting for its vectors."""
-
-    path: str
-    stat: os.stat_result
-    content_hash: str
-    format: str
-    passages: list[NewPassage]
-    is_new: bool
 
 
 def default_index_path() -> Path:
@@ -82,29 +50,16 @@ class Index:
     Files over `max_file_bytes` (None: no limit) are skipped with a notice.
     """
 
-    def __init__(
-        self,
-        path: str | Path | None = None,
-        *,
-        model: str | None = None,
-        pooling: str | None = None,
-        device: str | None = None,
-        precision: str = "auto",
-        passage_tokens: int | None = None,
-        overlap_tokens: int | None = None,
-        reader: str | None = None,
-        lock_timeout: float = 0.0,
-        max_file_bytes: int | None = MAX_FILE_BYTES,
-    ):
+    def __init__(self, path: str | Path | None = None, *, model: str | None = None, pooling: str | None = None,
+                 device: str | None = None, precision: str = "auto", passage_tokens: int | None = None,
+                 overlap_tokens: int | None = None, reader: str | None = None, lock_timeout: float = 0.0,
+                 max_file_bytes: int | None = MAX_FILE_BYTES):
         self.path = Path(path) if path else default_index_path()
         self._lock_timeout, self._max_file_bytes = lock_timeout, max_file_bytes
-        self._model, self._pooling = model, pooling
-        self._device, self._precision = device, precision
-        self._passage_tokens, self._overlap_tokens = passage_tokens, overlap_tokens
+        self._model, self._pooling, self._device, self._precision = model, pooling, device, precision
+        self._chunks = {"passage_tokens": passage_tokens, "overlap_tokens": overlap_tokens}
         self._reader_name = reader
-        self._store = None
-        self._encoder = None
-        self._reader = None
+        self._store = self._encoder = self._reader = None
         self._encoder_recorded = False  # once the index records its encoder, it never forgets it
 
     # -- opening ------------------------------------------------------------
@@ -112,14 +67,11 @@ class Index:
     @property
     def store(self) -> Store:
         """The index folder, which must already exist."""
-        if self._store is None:
-            self._store = Store(self.path)
-            self._check_settings()
-        return self._store
+        return self._open(create=False)
 
-    def _create_store(self) -> Store:
+    def _open(self, create: bool) -> Store:
         if self._store is None:
-            self._store = Store(self.path, create=True)
+            self._store = Store(self.path, create=create)
             self._check_settings()
         return self._store
 
@@ -128,36 +80,31 @@ class Index:
         stored = self._store.meta("encoder") or {}
         for key, asked in (("model", self._model), ("pooling", self._pooling)):
             if asked and stored and stored[key] != asked:
-                self._store.check_encoder({**stored, key: asked})  # raises with the full story
-        chunks = self._store.meta("chunking")
-        asked = {"passage_tokens": self._passage_tokens, "overlap_tokens": self._overlap_tokens}
-        if chunks:
-            for key, value in asked.items():
-                if value is not None and value != chunks[key]:
-                    raise SettingsMismatchError(
-                        f"this index splits passages with {key.replace('_', ' ')}={chunks[key]}, not {value}: "
-                        "leave the option out, or use a new --index folder"
-                    )
+                self._store.record_encoder({**stored, key: asked})  # raises with the full story
+        recorded = self._store.meta("chunking") or {}
+        for key, value in self._chunks.items():
+            if recorded and value is not None and value != recorded[key]:
+                raise SettingsMismatchError(
+                    f"this index splits passages with {key.replace('_', ' ')}={recorded[key]}, not {value}: "
+                    "leave the option out, or use a new --index folder"
+                )
 
     @property
-    def encoder(self):
+    def encoder(self) -> "Encoder":
         """The index's encoder, loaded on first use."""
         if self._encoder is None:
+            from .checkpoints import DEFAULT_ENCODER
             from .encoder import Encoder
-            from .models import DEFAULT_ENCODER
 
             stored = self.store.meta("encoder") or {}
-            self._encoder = Encoder(
-                self._model or stored.get("model") or DEFAULT_ENCODER,
-                pooling=self._pooling or stored.get("pooling"),
-                device=self._device,
-                precision=self._precision,
-            )
-            self.store.check_encoder(self._encoder.fingerprint)
+            self._encoder = Encoder(self._model or stored.get("model") or DEFAULT_ENCODER,
+                                    pooling=self._pooling or stored.get("pooling"), device=self._device,
+                                    precision=self._precision)
+            self.store.record_encoder(self._encoder.fingerprint)
         return self._encoder
 
     @property
-    def reader(self):
+    def reader(self) -> "Reader":
         """The question-answering reader, loaded on first use."""
         if self._reader is None:
             from .reader import Reader
@@ -175,82 +122,40 @@ class Index:
         for root in roots:
             if not root.exists():
                 raise BertsearchError(f"no such file or folder: {root}")
-        with self._writing():
-            return self._add(roots, progress, notify)
-
-    def _add(self, roots: list[Path], progress: bool, notify) -> IndexReport:
-        store = self._create_store()
-        chunks = self._chunking(store)
-        report, seen, pending = IndexReport(), set(), []
-        files = list(find_files(roots, exclude=self.path))
-        with _progress_bar(len(files), progress) as bar:
-            for found in files:
-                bar.update(1)
-                if isinstance(found, Skipped):
-                    self._skip(report, found, notify)
-                    continue
-                seen.add(str(found))
-                change = self._prepare(found, chunks, report, notify)
-                if change:
-                    pending.append(change)
-                if sum(len(p.passages) for p in pending) >= ENCODE_BATCH_PASSAGES:
-                    self._write(pending, report)
-                    pending = []
-            self._write(pending, report)
-        kept = [Path(s.path).resolve() for s in report.skipped if s.folder]  # unlisted folders: keep their documents
-        gone = [p for root in roots if root.is_dir() for p in store.document_paths(root.resolve())
-                if p not in seen and not any(_inside(p, folder) for folder in kept)]
-        report.removed = gone if store.delete_documents(gone) else []
-        store.save_faiss()
-        report.labelled = self._label_new_documents(notify)
-        if not (report.added or report.updated or report.unchanged or report.removed):
-            raise NothingToIndexError(
-                "nothing to index in " + ", ".join(map(str, roots))
-                + ": give files or folders holding text, Markdown, reStructuredText, HTML or PDF documents"
-            )
-        return report
+        with writer_lock(self.path, self._lock_timeout):
+            store = self._open(create=True)
+            chunks = ingest.chunk_settings(store, self._chunks, lambda: self.encoder.max_length - 2)
+            ingester = ingest.Ingester(store, lambda: self.encoder, exclude=self.path,
+                                       max_file_bytes=self._max_file_bytes, notify=notify, progress=progress)
+            report = ingester.add(roots, chunks)
+            report.labelled = self._label_new_documents(notify)
+            return report
 
     def label(self, classifier: "str | Path | Classifier", *, progress: bool = False) -> "LabelReport":
         """Label every document with a classifier (a saved one's folder, or a `Classifier`).
 
         Labels and their probabilities are stored in the index: `info` counts them,
         `search`/`ask` filter by them (`label=`), and when `classifier` is a folder,
-        `add` labels new and changed documents with it too. See `classify.labelling`
-        for how a document's label comes from its passages.
+        `add` labels new and changed documents with it too. How a document's label
+        comes from its passages: `classify.labelling`.
         """
         from .classify import Classifier
 
         folder = None if isinstance(classifier, Classifier) else Path(classifier).resolve()
         if folder is not None:
             classifier = Classifier.load(folder, device=self._device, precision=self._precision)
-        with self._writing():
+        with writer_lock(self.path, self._lock_timeout):
             return self._label(classifier, folder, None, progress)
 
-    def _label(self, classifier, folder: Path | None, document_ids, progress: bool = False) -> "LabelReport":
-        from .classify.labelling import HOW, LabelReport, label_documents
+    def _label(self, classifier: "Classifier", folder: Path | None, document_ids, progress: bool = False) -> "LabelReport":
+        from .classify.labelling import label_index
 
-        store = self.store
         if not self._has_encoder():
             raise IndexNotFoundError(f"the index at {self.path} has nothing indexed yet: run 'bertsearch index PATH' first")
-        reuse = classifier.reads_vectors_of(store.meta("encoder"))
-        documents = store.document_vectors(document_ids)
-        if progress:
-            from tqdm import tqdm
-
-            total = store.counts()["documents"] if document_ids is None else len(document_ids)
-            documents = tqdm(documents, total=total, unit="document", desc="Labelling", disable=None, leave=False)
-        labels = label_documents(classifier, documents, reuse_vectors=reuse)
-        labeller = {"classifier": str(folder) if folder else None, "method": classifier.method,
-                    "labels": classifier.labels, "document_label": HOW}
-        store.put_labels(labels, labeller)
-        counts = {}
-        for label, _ in labels.values():
-            counts[label] = counts.get(label, 0) + 1
-        return LabelReport(documents=len(labels), counts=counts, reused_vectors=reuse,
-                           classifier=labeller["classifier"])
+        return label_index(self.store, classifier, folder=folder, document_ids=document_ids, progress=progress)
 
     def _label_new_documents(self, notify) -> int:
-        """Label the documents `add` wrote, when the index was labelled with a saved classifier."""
+        """Label what `add` wrote, when the index was labelled with a saved classifier."""
         from .classify import Classifier
         from .errors import ClassifierNotFoundError
 
@@ -268,122 +173,26 @@ class Index:
 
     def remove(self, paths: Iterable[str | Path]) -> list[str]:
         """Remove documents: files, or every document inside a folder. Returns the paths removed."""
-        with self._writing():
-            return self._remove(paths)
+        with writer_lock(self.path, self._lock_timeout):
+            return ingest.remove(self.store, paths)
 
     def check(self, *, repair: bool = False) -> "CheckReport":
-        """Verify the index: SQLite integrity, FAISS/SQLite agreement, the recorded encoder.
+        """Verify the index: SQLite integrity, vectors/SQLite agreement, the recorded encoder.
 
-        `repair=True` (taking the writer lock) rebuilds the FAISS file from SQLite
+        `repair=True` (taking the writer lock) rebuilds the vector file from SQLite
         and removes leftovers of an interrupted write, then checks again.
         """
         from .check import check_store, repair_store
 
         report = check_store(self.store)
         if repair and (report.problems or report.notes):
-            with self._writing():
+            with writer_lock(self.path, self._lock_timeout):
                 done = repair_store(self.store)
             report = check_store(self.store)
             report.repaired = done
         return report
 
-    @contextmanager
-    def _writing(self):
-        """Hold the index's writer lock (see `lock.writer_lock`)."""
-        with writer_lock(self.path, self._lock_timeout):
-            yield
-
-    def _remove(self, paths: Iterable[str | Path]) -> list[str]:
-        store = self.store
-        targets = []
-        for path in paths:
-            resolved = str(Path(path).resolve())
-            inside = store.document_paths(Path(resolved))
-            targets += inside or ([resolved] if store.document(resolved) else [])
-        store.delete_documents(targets)
-        store.save_faiss()
-        return targets
-
-    def _chunking(self, store: Store) -> dict:
-        chunks = store.meta("chunking")
-        if chunks is None:
-            chunks = {
-                "passage_tokens": self._passage_tokens or chunking.DEFAULT_PASSAGE_TOKENS,
-                "overlap_tokens": chunking.DEFAULT_OVERLAP_TOKENS if self._overlap_tokens is None else self._overlap_tokens,
-            }
-            limit = self.encoder.max_length - 2
-            if chunks["passage_tokens"] > limit:
-                raise SettingsMismatchError(f"passages of {chunks['passage_tokens']} tokens do not fit this encoder: use at most {limit}")
-            if not 0 <= chunks["overlap_tokens"] < chunks["passage_tokens"]:
-                raise SettingsMismatchError("the passage overlap must be at least 0 and less than the passage size")
-            with store.db.atomic():
-                store.set_meta("chunking", chunks)
-        return chunks
-
-    def _prepare(self, path: Path, chunks: dict, report: IndexReport, notify) -> _Pending | None:
-        """Chunk a file that is new or changed; None if it is unchanged or skipped."""
-        store = self.store
-        try:
-            stat = path.stat()
-            known = store.document(str(path))
-            if known and (known["size"], known["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
-                report.unchanged += 1
-                return None
-            document = extract(path, self._max_file_bytes)
-        except SkipFile as reason:
-            self._skip(report, Skipped(path, str(reason)), notify)
-            return None
-        except FileNotFoundError:
-            self._skip(report, Skipped(path, "it disappeared during indexing"), notify)
-            return None
-        except OSError as error:
-            self._skip(report, Skipped(path, f"unreadable ({error.strerror or error})"), notify)
-            return None
-        digest = chunking.content_hash(document.text)
-        if known and known["content_hash"] == digest:
-            store.touch_document(str(path), stat)
-            report.unchanged += 1
-            return None
-        pieces = chunking.split_passages(document.text, self.encoder.token_spans, **chunks)
-        if not pieces:
-            self._skip(report, Skipped(path, "no text"), notify)
-            return None
-        passages = [
-            NewPassage(p.start, p.end, document.text.count("\n", 0, p.start) + 1, p.text, p.content_hash)
-            for p in pieces
-        ]
-        return _Pending(str(path), stat, digest, document.format, passages, known is None)
-
-    def _write(self, pending: list[_Pending], report: IndexReport) -> None:
-        """Encode what is new in `pending` (reusing vectors of unchanged passages), then commit file by file."""
-        import numpy as np
-
-        if not pending:
-            return
-        hashes = [p.content_hash for doc in pending for p in doc.passages]
-        known = self.store.vectors_by_hash(hashes)
-        todo = {}
-        for doc in pending:
-            for p in doc.passages:
-                if p.content_hash not in known:
-                    todo.setdefault(p.content_hash, p.text)
-        if todo:
-            vectors = self.encoder.encode(list(todo.values()))
-            known.update(zip(todo.keys(), vectors))
-        report.passages_encoded += len(todo)
-        report.passages_reused += len(hashes) - len(todo)
-        for doc in pending:
-            vectors = np.stack([known[p.content_hash] for p in doc.passages])
-            self.store.put_document(doc.path, doc.stat, doc.content_hash, doc.format, doc.passages, vectors)
-            (report.added if doc.is_new else report.updated).append(doc.path)
-
-    @staticmethod
-    def _skip(report: IndexReport, skipped: Skipped, notify) -> None:
-        report.skipped.append(skipped)
-        if notify:
-            notify(f"skipped {printable(skipped.path)}: {skipped.reason}")
-
-    # -- reading ------------------------------------------------------------
+    # -- searching ----------------------------------------------------------
 
     def search(self, query: str, *, k: int = 10, mode: str = DEFAULT_MODE, path: str | None = None,
                ext: str | Sequence[str] | None = None, after=None, before=None,
@@ -394,69 +203,31 @@ class Index:
         the score is the cosine) or "bm25" (words only; the score is BM25).
         `path` (a glob), `ext` (one or more extensions) and `after`/`before`
         (modification time: a date, datetime or ISO string) keep only matching
-        documents, as does `label` (the label `classify label` gave them); all are
-        applied inside the search: `k` results come back whenever `k` passages match.
+        documents, as does `label` (the label `label()` gave them); all are applied
+        inside the search: `k` results come back whenever `k` passages match.
         """
         return self.search_many([query], k=k, mode=mode, path=path, ext=ext, after=after, before=before,
                                 label=label)[0]
 
     def search_many(self, queries: Sequence[str], *, k: int = 10, mode: str = DEFAULT_MODE, path: str | None = None,
-                    ext: str | Sequence[str] | None = None, after=None, before=None,
-                    label: str | None = None) -> list[list[SearchResult]]:
-        """`search` for each query, the queries encoded in one batch (faster than one at a time)."""
-        queries = [_clean_query(query) for query in queries]
+                    ext: str | Sequence[str] | None = None, after=None, before=None, label: str | None = None,
+                    vectors: "np.ndarray | None" = None) -> list[list[SearchResult]]:
+        """`search` for each query, the queries encoded in one batch (faster than one at a time).
+        `vectors`: the queries' own (one row each, from `index.encoder`), if already encoded."""
+        queries = [clean_query(query) for query in queries]
         if k < 1:
             raise InvalidQueryError("k must be at least 1")
+        filters = Filters(path, (ext,) if isinstance(ext, str) else tuple(ext or ()), after, before, label)
         mode = check_mode(mode)
-        filters = Filters(path, _as_tuple(ext), after, before, label)
         if not self._has_encoder():  # a reader must not record an encoder: that is the first writer's
             raise IndexNotFoundError(f"the index at {self.path} has nothing indexed yet: run 'bertsearch index PATH' first")
-        vectors = self.encoder.encode(queries) if mode != "bm25" and queries else None
-        return [self._retrieve(query, k, mode, filters, None if vectors is None else vectors[n : n + 1])
-                for n, query in enumerate(queries)]
+        retriever = Retriever(self.store, lambda texts: self.encoder.encode(texts))
+        return retriever.search_many(queries, k=k, mode=mode, filters=filters, vectors=vectors)
 
     def _has_encoder(self) -> bool:
         if not self._encoder_recorded:
             self._encoder_recorded = self.store.meta("encoder") is not None
         return self._encoder_recorded
-
-    def _retrieve(self, query: str, k: int, mode: str, filters: Filters, vector=None) -> list[SearchResult]:
-        """`search` without argument checks; `vector` is the query's, when already encoded."""
-        if mode != "bm25" and vector is None:
-            vector = self.encoder.encode([query])
-        store = self.store
-        where, params = filters.sql() if filters else ("", [])
-        with store.snapshot():  # FAISS ids, BM25 and passage rows from the same commit
-            allowed = store.passage_ids(where, params) if where else None
-            if allowed is not None and not allowed:
-                return []
-            if mode == "bm25":
-                scored = lexical.bm25_search(store.db, query, k, where, params)
-            elif mode == "dense":
-                scored = self._dense(vector, k, allowed)
-            else:
-                scored = self._hybrid(query, vector, k, allowed, where, params)
-            rows = store.passages([i for i, _ in scored])
-        return [
-            SearchResult(float(score), r.path, r.start, r.end, r.line, r.text, r.id)
-            for i, score in scored
-            if (r := rows.get(i))
-        ]
-
-    def _dense(self, vector, k: int, allowed: Sequence[int] | None) -> list[tuple[int, float]]:
-        scores, ids = self.store.search(vector, k, ids=allowed)
-        return [(i, s) for s, i in zip(scores[0].tolist(), ids[0].tolist()) if i >= 0]
-
-    def _hybrid(self, query: str, vector, k: int, allowed, where: str, params) -> list[tuple[int, float]]:
-        """Each side nominates candidates; each candidate gets both scores; the two are fused."""
-        wanted = max(k, hybrid.CANDIDATES)
-        cosine = dict(self._dense(vector, wanted, allowed))
-        bm25 = lexical.bm25_matches(self.store.db, query, where, params)
-        nominated = heapq.nlargest(wanted, bm25, key=bm25.get)
-        missing = [i for i in nominated if i not in cosine]
-        if missing:
-            cosine.update(zip(missing, (self.store.vectors(missing) @ vector[0]).tolist()))
-        return hybrid.fuse(cosine, bm25)[:k]
 
     def ask(self, question: str, *, k: int = 10, alternatives: int = 3, mode: str = DEFAULT_MODE,
             path: str | None = None, ext: str | Sequence[str] | None = None, after=None, before=None,
@@ -464,13 +235,10 @@ class Index:
         """The best answer to `question` and up to `alternatives` others, read from the `k` best passages.
 
         `mode` and the filters are those of `search`. Answers and passages are
-        ranked by `rank_score`, the retrieval score fused with the reader's
-        (READER_WEIGHT); a passage ranks by its best answer, and one where the
-        reader finds nothing comes after the others, in retrieval order.
-
-        When the reader has a calibrated no-answer threshold and no span reaches
-        it, `answers` is empty, `confident` is False and `passages` still holds
-        what was retrieved; `always_answer=True` returns the best spans anyway.
+        ranked by retrieval and reader scores fused (see `answers.py`). When the
+        reader has a calibrated no-answer threshold and no span reaches it,
+        `answers` is empty, `confident` is False and `passages` still holds what
+        was retrieved; `always_answer=True` returns the best spans anyway.
         """
         return self.ask_many([question], k=k, alternatives=alternatives, mode=mode, path=path, ext=ext,
                              after=after, before=before, label=label, always_answer=always_answer)[0]
@@ -481,22 +249,22 @@ class Index:
         """`ask` for each question: the questions are encoded in one batch and read in one reader batch."""
         if alternatives < 0:
             raise InvalidQueryError("alternatives must be at least 0")
-        questions = [_clean_query(question) for question in questions]
+        questions = [clean_query(question) for question in questions]
         retrieved = self.search_many(questions, k=k, mode=mode, path=path, ext=ext, after=after, before=before,
                                      label=label)
-        reader = self.reader
-        wanted = 1 + alternatives
-        found = reader.spans_batch(questions, [[p.text for p in passages] for passages in retrieved],
-                                   per_window=wanted)
-        return [_rank_answers(question, passages, spans, reader.no_answer_threshold, wanted, always_answer)
+        reader, wanted = self.reader, 1 + alternatives
+        found = reader.read_batch(questions, [[p.text for p in passages] for passages in retrieved],
+                                  top_n=None, per_window=wanted)
+        return [answers.rank_answers(question, passages, spans, threshold=reader.no_answer_threshold,
+                                     wanted=wanted, always_answer=always_answer)
                 for question, passages, spans in zip(questions, retrieved, found)]
+
+    # -- reading what the index holds ---------------------------------------
 
     def info(self) -> IndexInfo:
         """Counts, encoder, passage settings, size and generation of the index."""
         store = self.store
-        encoder = store.meta("encoder") or {}
-        chunks = store.meta("chunking") or {}
-        counts = store.counts()
+        encoder, chunks, counts = store.meta("encoder") or {}, store.meta("chunking") or {}, store.counts()
         return IndexInfo(
             index=str(self.path.resolve()), documents=counts["documents"], passages=counts["passages"],
             model=encoder.get("model"), pooling=encoder.get("pooling"), dim=encoder.get("dim"),
@@ -504,8 +272,6 @@ class Index:
             size_bytes=store.size_on_disk(), generation=store.generation,
             labels=store.label_counts() if store.meta("labeller") else None,
         )
-
-    # -- browsing -----------------------------------------------------------
 
     def documents(self, *, path: str | None = None, limit: int | None = None, offset: int = 0) -> list[DocumentInfo]:
         """The indexed documents, by path; `path` is a glob as in `search`; `limit`/`offset` page through them."""
@@ -522,15 +288,14 @@ class Index:
         if found is None and not isinstance(id_or_path, int):
             found = store.document_info(str(Path(id_or_path).expanduser().resolve()))
         if found is None:
-            raise DocumentNotFoundError(f"no document {printable(id_or_path)} in the index at {self.path}")
+            raise DocumentNotFoundError(f"no document {ingest.printable(id_or_path)} in the index at {self.path}")
         return found
 
     def passages(self, *, path: str | None = None, document_id: int | None = None,
                  ids: Sequence[int] | None = None) -> list[Passage]:
         """Stored passages, by path then position; `path` is a glob as in `search`, `document_id`
         one document's, `ids` these passage ids (the `id` of a SearchResult)."""
-        return self.store.passage_list(Filters(path), document_id=document_id,
-                                       ids=None if ids is None else list(ids))
+        return self.store.passage_list(Filters(path), document_id=document_id, ids=None if ids is None else list(ids))
 
     def document_text(self, id_or_path: int | str | Path) -> str:
         """The document's text as indexed, rebuilt from its passages at their character offsets.
@@ -538,8 +303,7 @@ class Index:
         Text between passages (blank lines, say) is not stored: it comes back as the
         line breaks that keep every passage on its line, padded with spaces.
         """
-        document = self.document(id_or_path)
-        return _rebuild_text(self.store.passage_list(document_id=document.id))
+        return chunking.join_passages(self.store.passage_list(document_id=self.document(id_or_path).id))
 
     def close(self) -> None:
         if self._store is not None:
@@ -553,79 +317,3 @@ class Index:
     def __exit__(self, *exc):
         self.close()
 
-
-def _rank_answers(question: str, passages: list[SearchResult], spans, threshold: float | None, wanted: int,
-                  always_answer: bool) -> AskResult:
-    """Answers and passages ranked by retrieval and reader scores fused; `wanted` distinct answers at most."""
-    confident = not spans or threshold is None or spans[0].score >= threshold
-    if not confident and not always_answer:
-        return AskResult(question, [], passages, confident=False)
-    answers, best = [], {}
-    for span in spans:
-        passage = passages[span.context_index]
-        fused = (1 - READER_WEIGHT) * passage.score + READER_WEIGHT * span.score
-        best[span.context_index] = max(best.get(span.context_index, -math.inf), fused)
-        answers.append(Answer(
-            text=span.text, score=span.score, path=passage.path, start=passage.start + span.start,
-            end=passage.start + span.end, line=passage.line + passage.text.count("\n", 0, span.start),
-            passage=passage.text, passage_start=span.start, passage_end=span.end,
-            retrieval_score=passage.score, rank_score=fused,
-        ))
-    answers.sort(key=lambda answer: -answer.rank_score)
-    order = sorted(range(len(passages)), key=lambda i: -best.get(i, -math.inf))
-    return AskResult(question, _distinct(answers)[:wanted], [passages[i] for i in order], confident)
-
-
-def _rebuild_text(passages: list[Passage]) -> str:
-    """Passages laid at their offsets; each gap between them holds the line breaks it must have."""
-    parts, end, line = [], 0, 1
-    for passage in passages:
-        if passage.end <= end:  # wholly inside the previous passage (an overlap)
-            continue
-        if passage.start >= end:
-            gap, breaks = passage.start - end, max(passage.line - line, 0)
-            parts.append(" " * max(gap - breaks, 0) + "\n" * min(breaks, gap) + passage.text)
-        else:  # overlapping the previous passage: add only what is new
-            parts.append(passage.text[end - passage.start :])
-        line += parts[-1].count("\n")
-        end = passage.end
-    return "".join(parts)
-
-
-def _distinct(answers: list[Answer]) -> list[Answer]:
-    """Drop each answer that overlaps a better one in the same file: alternatives say something new."""
-    kept: list[Answer] = []
-    for answer in answers:
-        if not any(a.path == answer.path and a.start < answer.end and answer.start < a.end for a in kept):
-            kept.append(answer)
-    return kept
-
-
-def _clean_query(query: str) -> str:
-    """The query as valid Unicode (undecodable bytes replaced), cut to MAX_QUERY_CHARS; never empty."""
-    query = (query or "").encode("utf-8", "surrogatepass").decode("utf-8", "replace").strip()
-    if not query:
-        raise InvalidQueryError("the query is empty: give some words to search for")
-    return query[:MAX_QUERY_CHARS]
-
-
-def _inside(path: str, folder: Path) -> bool:
-    return path == str(folder) or path.startswith(str(folder).rstrip(os.sep) + os.sep)
-
-
-def printable(path) -> str:
-    """A path on one line: control characters (a newline in a file name, say) shown escaped."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(path))
-
-
-def _as_tuple(ext: str | Sequence[str] | None) -> tuple[str, ...]:
-    if not ext:
-        return ()
-    return (ext,) if isinstance(ext, str) else tuple(ext)
-
-
-def _progress_bar(total: int, show: bool):
-    from tqdm import tqdm
-
-    # disable=None hides the bar when stderr is not a terminal.
-    return tqdm(total=total, unit="file", desc="Indexing", disable=None if show else True, leave=False)

@@ -6,9 +6,10 @@ from datetime import date, datetime
 
 import pytest
 
-from bertsearch import Index, hybrid, lexical, store as store_module
+from bertsearch import Index, bm25, fusion, schema
 from bertsearch.search_modes import DEFAULT_MODE, MODES
 from bertsearch.errors import InvalidQueryError
+from bertsearch.filters import Filters
 from bertsearch.store import Store
 from test_store import make_store, put
 
@@ -17,12 +18,11 @@ AWKWARD_QUERIES = ['"unbalanced', 'say "hi"', "NOT", "bees AND flowers OR NOT to
 
 
 def bm25_ids(store, query, k=10):
-    return [i for i, _ in lexical.bm25_search(store.db, query, k)]
+    return [i for i, _ in store.bm25_search(query, k)]
 
 
 def ids_of(store, path):
-    return [r[0] for r in store.db.execute(
-        "select p.id from passages p join documents d on d.id = p.document_id where d.path = ? order by p.seq", [path])]
+    return [p.id for p in store.passage_list(Filters(path=path))]
 
 
 # -- BM25 in the same SQLite file ------------------------------------------------
@@ -48,9 +48,9 @@ def test_query_syntax_is_plain_text_to_fts5(tmp_path, query):
 
 
 def test_a_query_of_words_matches_on_any_of_them():
-    assert lexical.match_expression('who said "NOT" NEAR(x)?') == '"said" OR "not" OR "near" OR "x"'
-    assert lexical.match_expression("what is it") == '"what" OR "is" OR "it"'  # only stopwords: keep them
-    assert lexical.match_expression("?!") is None
+    assert bm25.match_expression('who said "NOT" NEAR(x)?') == '"said" OR "not" OR "near" OR "x"'
+    assert bm25.match_expression("what is it") == '"what" OR "is" OR "it"'  # only stopwords: keep them
+    assert bm25.match_expression("?!") is None
 
 
 def test_the_fts_table_follows_reindex_and_remove(tmp_path):
@@ -64,7 +64,7 @@ def test_the_fts_table_follows_reindex_and_remove(tmp_path):
 
 
 def test_the_migration_backfills_an_index_made_before_fts(tmp_path, monkeypatch):
-    monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:1])
     old = make_store(tmp_path)
     put(old, "/a", ["a passage about walruses", "and one about narwhals"])
     assert "passages_fts" not in old.db.table_names()
@@ -81,15 +81,15 @@ def test_the_migration_backfills_an_index_made_before_fts(tmp_path, monkeypatch)
 def test_fusion_ranks_what_both_sides_like_first():
     dense = {1: 0.9, 2: 0.5, 3: 0.6}
     bm25 = {2: 12.0, 3: 11.0}  # passage 1 has none of the words: BM25 0
-    assert [i for i, _ in hybrid.fuse(dense, bm25, weight=0.5)][0] == 3  # good on both sides
-    assert [i for i, _ in hybrid.fuse(dense, bm25, weight=1.0)] == [1, 3, 2]
-    assert [i for i, _ in hybrid.fuse(dense, bm25, weight=0.0)] == [2, 3, 1]
+    assert [i for i, _ in fusion.fuse(dense, bm25, weight=0.5)][0] == 3  # good on both sides
+    assert [i for i, _ in fusion.fuse(dense, bm25, weight=1.0)] == [1, 3, 2]
+    assert [i for i, _ in fusion.fuse(dense, bm25, weight=0.0)] == [2, 3, 1]
 
 
-@pytest.mark.parametrize("form", hybrid.FORMS)
+@pytest.mark.parametrize("form", fusion.FORMS)
 def test_every_fusion_form_handles_ties_and_single_candidates(form):
-    assert [i for i, _ in hybrid.fuse({7: 0.3}, {}, form=form)] == [7]
-    assert len(hybrid.fuse({1: 0.5, 2: 0.5}, {1: 1.0, 2: 1.0}, form=form)) == 2
+    assert [i for i, _ in fusion.fuse({7: 0.3}, {}, form=form)] == [7]
+    assert len(fusion.fuse({1: 0.5, 2: 0.5}, {1: 1.0, 2: 1.0}, form=form)) == 2
 
 
 # -- the library: modes and filters ----------------------------------------------------

@@ -3,7 +3,8 @@ import time
 
 import pytest
 
-from bertsearch import Index
+from bertsearch import Index, SearchResult
+from bertsearch.answers import READER_WEIGHT, rank_answers
 from bertsearch.errors import EncoderMismatchError, NothingToIndexError, SettingsMismatchError
 
 
@@ -107,37 +108,38 @@ def test_an_empty_folder_is_nothing_to_index(index, tmp_path):
         index.add([tmp_path / "empty"])
 
 
-def ranked_ask(tmp_path, tiny_qa, retrieval: dict[str, float], threshold=None, **ask_options):
-    """`ask` over hand-made passages with these retrieval scores; the reader scores 'bridge' 18, 'river' 2."""
-    from bertsearch.index import SearchResult
+@pytest.fixture(scope="module")
+def bridge_reader(tiny_qa):
+    """A reader that scores 'bridge' 18 and 'river' 2."""
     from bertsearch.reader import Reader
 
     from test_reader import hand_set_logits
 
-    index = Index(tmp_path / "index")
-    index._reader = Reader(tiny_qa, max_length=64, stride=16)
-    hand_set_logits(index._reader, {"bridge": 9.0, "river": 1.0})
-    index._reader.no_answer_threshold = threshold
+    reader = Reader(tiny_qa, max_length=64, stride=16)
+    hand_set_logits(reader, {"bridge": 9.0, "river": 1.0})
+    return reader
+
+
+def ranked_ask(reader, retrieval: dict[str, float], threshold=None, always_answer=False):
+    """What `ask` makes of hand-made passages with these retrieval scores, read by `reader`."""
     passages = [SearchResult(score, f"{text}.txt", 0, 20, 1, f"by the {text} here", n)
                 for n, (text, score) in enumerate(retrieval.items())]
-    index.search_many = lambda *args, **kwargs: [passages]
-    return index.ask("where?", k=2, **ask_options)
+    spans = reader.read("where?", [p.text for p in passages], top_n=None, per_window=5)
+    return rank_answers("where?", passages, spans, threshold=threshold, wanted=5, always_answer=always_answer)
 
 
-def test_ask_abstains_under_the_no_answer_threshold_unless_told_to_always_answer(tmp_path, tiny_qa):
-    abstained = ranked_ask(tmp_path, tiny_qa, {"river": 1.0, "bridge": 0.0}, threshold=20.0)
+def test_ask_abstains_under_the_no_answer_threshold_unless_told_to_always_answer(bridge_reader):
+    abstained = ranked_ask(bridge_reader, {"river": 1.0, "bridge": 0.0}, threshold=20.0)
     assert not abstained.found and not abstained.confident
     assert [p.path for p in abstained.passages] == ["river.txt", "bridge.txt"]
-    guessed = ranked_ask(tmp_path, tiny_qa, {"river": 1.0, "bridge": 0.0}, threshold=20.0, always_answer=True)
+    guessed = ranked_ask(bridge_reader, {"river": 1.0, "bridge": 0.0}, threshold=20.0, always_answer=True)
     assert guessed.answers[0].text == "bridge" and not guessed.confident
-    cleared = ranked_ask(tmp_path, tiny_qa, {"river": 1.0, "bridge": 0.0}, threshold=17.0)  # 18 clears 17
+    cleared = ranked_ask(bridge_reader, {"river": 1.0, "bridge": 0.0}, threshold=17.0)  # 18 clears 17
     assert cleared.found and cleared.confident
 
 
-def test_ask_ranks_by_retrieval_and_reader_scores_fused(tmp_path, tiny_qa):
-    from bertsearch.index import READER_WEIGHT
-
-    result = ranked_ask(tmp_path, tiny_qa, {"river": 1.0, "bridge": 0.0})
+def test_ask_ranks_by_retrieval_and_reader_scores_fused(bridge_reader):
+    result = ranked_ask(bridge_reader, {"river": 1.0, "bridge": 0.0})
     # Close retrieval scores: the reader's much stronger answer wins, and its passage moves up.
     assert result.answers[0].text == "bridge"
     assert [p.path for p in result.passages] == ["bridge.txt", "river.txt"]
@@ -147,8 +149,8 @@ def test_ask_ranks_by_retrieval_and_reader_scores_fused(tmp_path, tiny_qa):
     assert [a.rank_score for a in result.answers] == sorted((a.rank_score for a in result.answers), reverse=True)
 
 
-def test_a_much_better_retrieved_passage_keeps_first_place(tmp_path, tiny_qa):
-    result = ranked_ask(tmp_path, tiny_qa, {"river": 5.0, "bridge": 0.0})
+def test_a_much_better_retrieved_passage_keeps_first_place(bridge_reader):
+    result = ranked_ask(bridge_reader, {"river": 5.0, "bridge": 0.0})
     # 0.8 * 5 + 0.2 * 2 = 4.4 beats 0.8 * 0 + 0.2 * 18 = 3.6.
     assert result.answers[0].text == "river"
     assert [p.path for p in result.passages] == ["river.txt", "bridge.txt"]

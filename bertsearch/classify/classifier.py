@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ClassifierNotFoundError, InvalidDataError
-from ..models import DEFAULT_ENCODER
+from ..checkpoints import DEFAULT_ENCODER
 from .head import DEFAULT_L2, LinearHead, fit_probe, zero_shot_head
 from .metrics import Evaluation, evaluate_probabilities
 
@@ -113,7 +113,7 @@ class Classifier:
     def _fine_tune(cls, texts, names, targets, model, pooling, device, precision, recipe, checkpoints, resume, progress):
         from transformers import AutoModel, AutoTokenizer
 
-        from ..models import resolve_model_path
+        from ..checkpoints import resolve_model_path
         from .finetune import Recipe, fine_tune
 
         path = resolve_model_path(model)

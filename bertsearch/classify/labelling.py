@@ -24,10 +24,32 @@ class LabelReport:
     whether it read the stored vectors (`reused_vectors`) or encoded the passages again."""
 
     documents: int = 0
-    passages: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     reused_vectors: bool = True
     classifier: str | None = None
+
+
+def label_index(store, classifier, *, folder=None, document_ids=None, progress: bool = False) -> LabelReport:
+    """Label the documents `document_ids` (None: all) of the index in `store`, and store the labels.
+
+    `folder`, the classifier's folder when it was loaded from one, is recorded so that
+    later `add` runs label new and changed documents with it.
+    """
+    reuse = classifier.reads_vectors_of(store.meta("encoder") or {})
+    documents = store.document_vectors(document_ids)
+    if progress:
+        from tqdm import tqdm
+
+        total = store.counts()["documents"] if document_ids is None else len(document_ids)
+        documents = tqdm(documents, total=total, unit="document", desc="Labelling", disable=None, leave=False)
+    labels = label_documents(classifier, documents, reuse_vectors=reuse)
+    labeller = {"classifier": str(folder) if folder else None, "method": classifier.method,
+                "labels": classifier.labels, "document_label": HOW}
+    store.put_labels(labels, labeller)
+    counts: dict[str, int] = {}
+    for label, _ in labels.values():
+        counts[label] = counts.get(label, 0) + 1
+    return LabelReport(documents=len(labels), counts=counts, reused_vectors=reuse, classifier=labeller["classifier"])
 
 
 def label_documents(classifier, documents: Iterable, *, reuse_vectors: bool) -> dict[int, tuple[str, dict[str, float]]]:
