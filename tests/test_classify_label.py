@@ -82,13 +82,14 @@ def test_an_index_labelled_without_a_saved_classifier_leaves_new_documents_unlab
     assert index.info().labels == {"fruit": 8, "tool": 8}
 
 
-def test_an_index_from_before_labels_opens_and_can_be_labelled(index, tiny_bert, tmp_path):
-    db = index.store.db  # make it look like an index made before migration 3
-    db.execute("drop table document_labels")
-    db.execute("delete from _migrations where name = '_m003_create_document_labels'")
-    db.conn.commit()
-    index.close()
-    with Index(index.path, device="cpu") as reopened:
+def test_an_index_from_before_labels_opens_and_can_be_labelled(shelves, tiny_bert, tmp_path, monkeypatch):
+    from bertsearch import schema
+
+    with monkeypatch.context() as old_version:  # an index made before migration 3
+        old_version.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:2])
+        with Index(tmp_path / "old", model=tiny_bert, device="cpu") as old:
+            old.add([shelves])
+    with Index(tmp_path / "old", device="cpu") as reopened:
         assert reopened.info().labels is None and "labels" not in reopened.info().to_dict()
         assert reopened.label(train(tiny_bert, tmp_path / "clf", pooling="cls")).documents == 16
 
