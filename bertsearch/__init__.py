@@ -43,6 +43,11 @@ _EXPORTS = {
     "ServerBusyError": "errors",
     "PathNotAllowedError": "errors",
     "PassageNotFoundError": "errors",
+    "InvalidDataError": "errors",
+    "ClassifierNotFoundError": "errors",
+    "Classifier": "classify",
+    "Prediction": "classify",
+    "Evaluation": "classify",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

@@ -77,14 +77,15 @@ def retrieval_options(command):
         click.option("--ext", multiple=True, help="Only documents with this extension, e.g. md (repeat for more)."),
         click.option("--after", type=IsoDate(), help="Only documents modified at or after this date (e.g. 2024-05-31)."),
         click.option("--before", type=IsoDate(), help="Only documents modified before this date."),
+        click.option("--label", help="Only documents `bertsearch classify label` gave this label."),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def _retrieval(mode, path_glob, ext, after, before) -> dict:
-    return {"mode": mode, "path": path_glob, "ext": ext, "after": after, "before": before}
+def _retrieval(mode, path_glob, ext, after, before, label) -> dict:
+    return {"mode": mode, "path": path_glob, "ext": ext, "after": after, "before": before, "label": label}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -159,13 +160,13 @@ def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, dev
 @device_option
 @json_option
 @friendly_errors
-def search(query, index_path, k, mode, path_glob, ext, after, before, device, as_json):
+def search(query, index_path, k, mode, path_glob, ext, after, before, label, device, as_json):
     """Find the passages that best match QUERY, in meaning and in words."""
     from .index import Index
 
     _quiet_transformers()
     with Index(index_path, device=device) as idx:
-        results = idx.search(query, k=k, **_retrieval(mode, path_glob, ext, after, before))
+        results = idx.search(query, k=k, **_retrieval(mode, path_glob, ext, after, before, label))
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(r) for r in results], indent=2, ensure_ascii=False))
         return
@@ -190,7 +191,7 @@ def search(query, index_path, k, mode, path_glob, ext, after, before, device, as
 @json_option
 @friendly_errors
 def ask(question, index_path, k, alternatives, reader, min_confidence, always_answer, mode, path_glob, ext, after,
-        before, device, as_json):
+        before, label, device, as_json):
     """Answer QUESTION from the indexed documents, citing file and position.
 
     Each answer comes with its confidence: the estimated probability that it is
@@ -200,7 +201,7 @@ def ask(question, index_path, k, alternatives, reader, min_confidence, always_an
     _quiet_transformers()
     with Index(index_path, device=device, reader=reader) as idx:
         result = idx.ask(question, k=k, alternatives=alternatives, always_answer=always_answer,
-                         min_confidence=min_confidence, **_retrieval(mode, path_glob, ext, after, before))
+                         min_confidence=min_confidence, **_retrieval(mode, path_glob, ext, after, before, label))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return
@@ -257,6 +258,8 @@ def info(index_path, as_json):
     for key, value in data.items():
         if key == "size_bytes":
             key, value = "size", f"{value / 1e6:.1f} MB"
+        if key == "labels":
+            value = ", ".join(f"{label} {n}" for label, n in value.items()) or "none"
         click.echo(f"{key.replace('_', ' '):<{width}}  {value}")
 
 
@@ -432,3 +435,8 @@ def _highlight(answer) -> str:
     p = answer.passage
     marked = f"{p[: answer.passage_start]}**{p[answer.passage_start : answer.passage_end]}**{p[answer.passage_end :]}"
     return " ".join(marked.split())
+
+
+from .classify_cli import classify  # noqa: E402  (it builds on the helpers above)
+
+cli.add_command(classify)

@@ -59,3 +59,11 @@ class PathNotAllowedError(BertsearchError):
 
 class PassageNotFoundError(BertsearchError):
     """No passage with the given id is in the index."""
+
+
+class InvalidDataError(BertsearchError):
+    """A labelled data file that cannot be read; the message names the file, the row and the column."""
+
+
+class ClassifierNotFoundError(BertsearchError):
+    """No trained classifier in the given folder."""

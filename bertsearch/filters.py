@@ -1,4 +1,4 @@
-"""Which documents a search may return: a path glob, file extensions, a modification-time range.
+"""Which documents a search may return: a path glob, file extensions, a modification-time range, a label.
 
 A `Filters` value is plain data; `Store` turns it into one SQL condition on
 the documents, applied before the vector search (as an id selector) and inside
@@ -18,15 +18,17 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 class Filters:
     """`path`: a glob on the document's path (`*` also crosses `/`; a relative glob is taken
     from the working folder). `ext`: extensions, with or without the dot, any case.
-    `after`/`before`: modified at or after / strictly before (a date means its midnight, local time)."""
+    `after`/`before`: modified at or after / strictly before (a date means its midnight, local time).
+    `label`: documents `bertsearch classify label` gave this label."""
 
     path: str | None = None
     ext: tuple[str, ...] = field(default_factory=tuple)
     after: datetime | date | str | None = None
     before: datetime | date | str | None = None
+    label: str | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.path or self.ext or self.after is not None or self.before is not None)
+        return bool(self.path or self.ext or self.after is not None or self.before is not None or self.label)
 
     def path_glob(self) -> str | None:
         """The path glob, made absolute (from the working folder) and with `~` expanded."""

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     import numpy as np
 
     from .check import CheckReport
+    from .classify import Classifier
+    from .classify.labelling import LabelReport
     from .encoder import Encoder
     from .reader import Reader
 
@@ -119,7 +121,49 @@ class Index:
                 ingester = ingest.Ingester(store, lambda: self.encoder, exclude=self.path, notify=notify,
                                            max_file_bytes=self._max_file_bytes, progress=progress,
                                            follow_links=follow_links)
-                return ingester.add(roots, chunks)
+                report = ingester.add(roots, chunks)
+                report.labelled = self._label_new_documents(notify)
+                return report
+
+    def label(self, classifier: "str | Path | Classifier", *, progress: bool = False) -> "LabelReport":
+        """Label every document with a classifier (a saved one's folder, or a `Classifier`).
+
+        Labels and their probabilities are stored in the index: `info` counts them,
+        `search`/`ask` filter by them (`label=`), and when `classifier` is a folder,
+        `add` labels new and changed documents with it too. How a document's label
+        comes from its passages: `classify.labelling`.
+        """
+        from .classify import Classifier
+
+        folder = None if isinstance(classifier, Classifier) else Path(classifier).resolve()
+        if folder is not None:
+            classifier = Classifier.load(folder, device=self._device, precision=self._precision)
+        with writer_lock(self.path, self._lock_timeout):
+            return self._label(classifier, folder, None, progress)
+
+    def _label(self, classifier: "Classifier", folder: Path | None, document_ids, progress: bool = False) -> "LabelReport":
+        from .classify.labelling import label_index
+
+        if not self._has_encoder():
+            raise IndexNotFoundError(f"the index at {self.path} has nothing indexed yet: run 'bertsearch index PATH' first")
+        return label_index(self.store, classifier, folder=folder, document_ids=document_ids, progress=progress)
+
+    def _label_new_documents(self, notify) -> int:
+        """Label what `add` wrote, when the index was labelled with a saved classifier."""
+        from .classify import Classifier
+        from .errors import ClassifierNotFoundError
+
+        labeller = self.store.meta("labeller") or {}
+        todo = self.store.unlabelled_documents() if labeller.get("classifier") else []
+        if not todo:
+            return 0
+        try:
+            classifier = Classifier.load(labeller["classifier"], device=self._device, precision=self._precision)
+        except ClassifierNotFoundError as error:
+            if notify:
+                notify(f"new documents left unlabelled: {error}")
+            return 0
+        return self._label(classifier, Path(labeller["classifier"]), todo).documents
 
     def remove(self, paths: Iterable[str | Path]) -> list[str]:
         """Remove documents: files, or every document inside a folder. Returns the paths removed."""
@@ -146,27 +190,29 @@ class Index:
     # -- searching ----------------------------------------------------------
 
     def search(self, query: str, *, k: int = 10, mode: str = DEFAULT_MODE, path: str | None = None,
-               ext: str | Sequence[str] | None = None, after=None, before=None) -> list[SearchResult]:
+               ext: str | Sequence[str] | None = None, after=None, before=None,
+               label: str | None = None) -> list[SearchResult]:
         """The `k` passages that best match `query`, best first.
 
         `mode`: "hybrid" (default: BM25 and vectors fused), "dense" (vectors only;
         the score is the cosine) or "bm25" (words only; the score is BM25).
         `path` (a glob), `ext` (one or more extensions) and `after`/`before`
         (modification time: a date, datetime or ISO string) keep only matching
-        documents, and are applied inside the search: `k` results come back
-        whenever `k` passages match.
+        documents, as does `label` (the label `label()` gave them); all are applied
+        inside the search: `k` results come back whenever `k` passages match.
         """
-        return self.search_many([query], k=k, mode=mode, path=path, ext=ext, after=after, before=before)[0]
+        return self.search_many([query], k=k, mode=mode, path=path, ext=ext, after=after, before=before,
+                                label=label)[0]
 
     def search_many(self, queries: Sequence[str], *, k: int = 10, mode: str = DEFAULT_MODE, path: str | None = None,
-                    ext: str | Sequence[str] | None = None, after=None, before=None,
+                    ext: str | Sequence[str] | None = None, after=None, before=None, label: str | None = None,
                     vectors: "np.ndarray | None" = None) -> list[list[SearchResult]]:
         """`search` for each query, the queries encoded in one batch (faster than one at a time).
         `vectors`: the queries' own (one row each, from `index.encoder`), if already encoded."""
         queries = [clean_query(query) for query in queries]
         if k < 1:
             raise InvalidQueryError("k must be at least 1")
-        filters = Filters(path, (ext,) if isinstance(ext, str) else tuple(ext or ()), after, before)
+        filters = Filters(path, (ext,) if isinstance(ext, str) else tuple(ext or ()), after, before, label)
         mode = check_mode(mode)
         if not self._has_encoder():  # a reader must not record an encoder: that is the first writer's
             raise IndexNotFoundError(f"the index at {self.path} has nothing indexed yet: run 'bertsearch index PATH' first")
@@ -180,7 +226,7 @@ class Index:
 
     def ask(self, question: str, *, k: int = 10, alternatives: int = 3, mode: str = DEFAULT_MODE,
             path: str | None = None, ext: str | Sequence[str] | None = None, after=None, before=None,
-            always_answer: bool = False, min_confidence: float | None = None) -> AskResult:
+            label: str | None = None, always_answer: bool = False, min_confidence: float | None = None) -> AskResult:
         """The best answer to `question` and up to `alternatives` others, read from the `k` best passages.
 
         `mode` and the filters are those of `search`. Answers and passages are
@@ -193,12 +239,13 @@ class Index:
         the answers anyway.
         """
         return self.ask_many([question], k=k, alternatives=alternatives, mode=mode, path=path, ext=ext,
-                             after=after, before=before, always_answer=always_answer,
+                             after=after, before=before, label=label, always_answer=always_answer,
                              min_confidence=min_confidence)[0]
 
     def ask_many(self, questions: Sequence[str], *, k: int = 10, alternatives: int = 3, mode: str = DEFAULT_MODE,
                  path: str | None = None, ext: str | Sequence[str] | None = None, after=None, before=None,
-                 always_answer: bool = False, min_confidence: float | None = None) -> list[AskResult]:
+                 label: str | None = None, always_answer: bool = False,
+                 min_confidence: float | None = None) -> list[AskResult]:
         """`ask` for each question: the questions are encoded in one batch and read in one reader batch."""
         if alternatives < 0:
             raise InvalidQueryError("alternatives must be at least 0")
@@ -209,7 +256,7 @@ class Index:
         needs_cosines = "cosine" in model.features
         vectors = self.encoder.encode(questions) if needs_cosines and questions and self._has_encoder() else None
         retrieved = self.search_many(questions, k=k, mode=mode, path=path, ext=ext, after=after, before=before,
-                                     vectors=vectors)
+                                     label=label, vectors=vectors)
         found = reader.read_batch(questions, [[p.text for p in passages] for passages in retrieved],
                                   top_n=None, per_window=max(wanted, SPANS_PER_WINDOW))
         return [answers.rank_answers(question, passages, spans, confidence=model, wanted=wanted,
@@ -234,6 +281,7 @@ class Index:
             model=encoder.get("model"), pooling=encoder.get("pooling"), dim=encoder.get("dim"),
             passage_tokens=chunks.get("passage_tokens"), overlap_tokens=chunks.get("overlap_tokens"),
             size_bytes=store.size_on_disk(), generation=store.generation,
+            labels=store.label_counts() if store.meta("labeller") else None,
         )
 
     def documents(self, *, path: str | None = None, limit: int | None = None, offset: int = 0) -> list[DocumentInfo]:

@@ -38,6 +38,7 @@ class IndexReport:
     skipped: list[Skipped] = field(default_factory=list)
     passages_encoded: int = 0
     passages_reused: int = 0
+    labelled: int = 0  # new and changed documents labelled by the index's classifier (`Index.label`)
 
 
 @dataclass

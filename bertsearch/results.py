@@ -85,12 +85,15 @@ class IndexInfo:
     overlap_tokens: int | None
     size_bytes: int
     generation: int
+    labels: dict[str, int] | None = None  # documents per label, once `classify label` has run (else absent)
 
     def to_dict(self) -> dict:
         """The JSON of `bertsearch info --json`."""
         data = dataclasses.asdict(self)
         if self.passage_tokens is None and self.overlap_tokens is None:
             del data["passage_tokens"], data["overlap_tokens"]
+        if self.labels is None:
+            del data["labels"]
         return data
 
 

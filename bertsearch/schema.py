@@ -60,7 +60,17 @@ def _m002_create_passages_fts(db: sqlite_utils.Database) -> None:
     db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}) values ('rebuild')")
 
 
-MIGRATIONS = [_m001_create_tables, _m002_create_passages_fts]
+def _m003_create_document_labels(db: sqlite_utils.Database) -> None:
+    """A label per document from `bertsearch classify label`, with the probability of every label (JSON)."""
+    db["document_labels"].create(
+        {"document_id": int, "label": str, "probabilities": str},
+        pk="document_id",
+        foreign_keys=[("document_id", "documents", "id")],
+    )
+    db["document_labels"].create_index(["label"])
+
+
+MIGRATIONS = [_m001_create_tables, _m002_create_passages_fts, _m003_create_document_labels]
 
 
 def migrate(db: sqlite_utils.Database) -> None:
@@ -112,6 +122,9 @@ def filter_condition(filters: Filters | None) -> tuple[str, list]:
     if before is not None:
         conditions.append("d.mtime_ns < ?")
         params.append(before)
+    if filters.label:
+        conditions.append("d.id in (select document_id from document_labels where label = ?)")
+        params.append(filters.label)
     return " and ".join(conditions), params
 
 

@@ -242,6 +242,7 @@ class Store:
             return None
         ids = [r[0] for r in self.db.execute("select id from passages where document_id = ?", [document["id"]])]
         self.db.execute("delete from passages where document_id = ?", [document["id"]])
+        self.db.execute("delete from document_labels where document_id = ?", [document["id"]])
         self.db.execute("delete from documents where id = ?", [document["id"]])
         return ids
 
@@ -307,6 +308,56 @@ class Store:
     @_serialized
     def counts(self) -> dict:
         return {"documents": self.db["documents"].count, "passages": self.db["passages"].count}
+
+    # -- document labels (`classify label`) ------------------------------------
+
+    @_serialized
+    def document_vectors(self, document_ids: Sequence[int] | None = None):
+        """Yield (document id, its passages' vectors, their lengths in characters, their texts), document
+        by document; `document_ids` None means every document. The rows are read in one snapshot."""
+        if document_ids is not None and not len(document_ids):
+            return
+        condition = "" if document_ids is None else f"where document_id in ({','.join('?' * len(document_ids))})"
+        sql = f"select document_id, vector, length(text), text from passages {condition} order by document_id, seq"
+        with self.snapshot():
+            rows = self.db.conn.execute(sql, [int(i) for i in document_ids or []]).fetchall()
+        for first, last in _runs([row[0] for row in rows]):
+            chunk = rows[first:last]
+            yield (chunk[0][0], np.stack([np.frombuffer(r[1], dtype=np.float32) for r in chunk]),
+                   np.array([r[2] for r in chunk], dtype=np.float64), [r[3] for r in chunk])
+
+    @_serialized
+    def unlabelled_documents(self) -> list[int]:
+        """Ids of the documents with no label (new or changed since the index was last labelled)."""
+        sql = "select id from documents where id not in (select document_id from document_labels) order by id"
+        return [row[0] for row in self.db.conn.execute(sql)]
+
+    @_serialized
+    def put_labels(self, labels: dict[int, tuple[str, dict[str, float]]], labeller: dict) -> None:
+        """Store each document's label and probabilities, and what labelled them, in one transaction.
+
+        Labels change no vector, so the generation (and the vector file) stays as it is.
+        """
+        with self.db.atomic():
+            self.db["document_labels"].upsert_all(
+                [{"document_id": i, "label": label, "probabilities": json.dumps(probabilities)}
+                 for i, (label, probabilities) in labels.items()],
+                pk="document_id",
+            )
+            self.db["meta"].upsert({"key": "labeller", "value": json.dumps(labeller)}, pk="key")
+
+    @_serialized
+    def label_counts(self) -> dict[str, int]:
+        """How many documents carry each label, most common first."""
+        sql = "select label, count(*) as n from document_labels group by label order by n desc, label"
+        return {label: n for label, n in self.db.conn.execute(sql)}
+
+    @_serialized
+    def document_label(self, document_id: int) -> tuple[str, dict[str, float]] | None:
+        """A document's label and the probability of each label; None if it has none."""
+        row = self.db.conn.execute("select label, probabilities from document_labels where document_id = ?",
+                                   [int(document_id)]).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
 
     # -- BM25 ----------------------------------------------------------------
 
@@ -438,6 +489,15 @@ class Store:
     @_serialized
     def close(self) -> None:
         self.db.close()
+
+
+def _runs(keys: list) -> Iterator[tuple[int, int]]:
+    """[first, last) bounds of each run of equal consecutive keys."""
+    first = 0
+    for i in range(1, len(keys) + 1):
+        if i == len(keys) or keys[i] != keys[first]:
+            yield first, i
+            first = i
 
 
 def describe_encoder(fingerprint: dict) -> str:

@@ -1,0 +1,183 @@
+"""Fine-tuning the whole encoder with a linear head, the classic recipe.
+
+The head reads the pooled vector ([CLS] by default) L2-normalised and multiplied by SCALE,
+the same unit vector an index stores, so a fine-tuned classifier ends in the same
+`LinearHead` as a probe. AdamW (the encoder at `learning_rate`, the freshly initialised
+head at `head_learning_rate`), 10% linear warm-up then linear decay, gradient clipping at
+1.0, bf16 autocast where `device.effective_precision` picks it. A held-out share of the
+data is scored after each epoch: the best epoch's weights are kept and training stops
+after `patience` epochs without improvement. A checkpoint is written after each epoch;
+`resume=True` continues after the last one.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..device import autocast, choose_device, effective_precision
+from ..encoder import pool
+from .head import LinearHead
+
+SCALE = 20.0  # unit vectors times SCALE: logits of a useful size from the first step
+CHECKPOINT = "checkpoint.pt"
+BEST = "best.pt"
+
+
+@dataclass
+class Recipe:
+    epochs: int = 3
+    learning_rate: float = 3e-5
+    head_learning_rate: float = 1e-3
+    batch_size: int = 32
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    held_out: float = 0.1
+    patience: int = 1
+    max_length: int = 128
+    seed: int = 42
+
+
+def fine_tune(model, tokenizer, texts: list[str], targets: np.ndarray, n_labels: int, *, pooling: str,
+              recipe: Recipe, checkpoints: Path, device: str | None = None, precision: str = "auto",
+              resume: bool = False, progress: bool = False) -> tuple[LinearHead, dict]:
+    """Train `model` (a transformers AutoModel, updated in place) and a head on the texts; returns the head and a report."""
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    device = choose_device(device)
+    precision = effective_precision(precision, device)
+    torch.manual_seed(recipe.seed)
+    model.float().to(device)
+    head = torch.nn.Linear(model.config.hidden_size, n_labels).to(device)
+    encoded = tokenizer(list(texts), truncation=True, max_length=recipe.max_length)
+    train, held = _split(len(texts), recipe.held_out, recipe.seed)
+    optimizer = torch.optim.AdamW(
+        [{"params": model.parameters(), "lr": recipe.learning_rate},
+         {"params": head.parameters(), "lr": recipe.head_learning_rate}],
+        weight_decay=recipe.weight_decay,
+    )
+    total_steps = recipe.epochs * math.ceil(len(train) / recipe.batch_size)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(recipe.warmup_ratio * total_steps), total_steps)
+    state = {"epoch_losses": [], "held_out_accuracy": [], "best_epoch": None}
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    if resume and (checkpoints / CHECKPOINT).exists():
+        state = _load_checkpoint(checkpoints / CHECKPOINT, model, head, optimizer, scheduler, device)
+    run = _Run(model, head, tokenizer, encoded, targets, pooling, device, precision, recipe.batch_size)
+
+    started = time.perf_counter()
+    for epoch in range(len(state["epoch_losses"]), recipe.epochs):
+        if _patience_spent(state, recipe.patience):
+            break
+        state["epoch_losses"].append(run.train_epoch(train, optimizer, scheduler, recipe.seed + epoch,
+                                                     f"epoch {epoch + 1}/{recipe.epochs}", progress))
+        if len(held):
+            state["held_out_accuracy"].append(run.accuracy(held))
+        if not len(held) or state["held_out_accuracy"][-1] > max(state["held_out_accuracy"][:-1], default=-1):
+            state["best_epoch"] = epoch + 1
+            torch.save({"model": model.state_dict(), "head": head.state_dict()}, checkpoints / BEST)
+        _save_checkpoint(checkpoints / CHECKPOINT, model, head, optimizer, scheduler, state)
+    best = torch.load(checkpoints / BEST, map_location=device)
+    model.load_state_dict(best["model"])
+    head.load_state_dict(best["head"])
+    model.eval()
+    report = {**state, "stopped_early": len(state["epoch_losses"]) < recipe.epochs, "train_examples": len(train),
+              "held_out_examples": len(held), "train_seconds": round(time.perf_counter() - started, 1),
+              "device": device, "precision": precision, **{f"recipe_{k}": v for k, v in vars(recipe).items()}}
+    return _as_linear_head(head), report
+
+
+def _patience_spent(state: dict, patience: int) -> bool:
+    scores = state["held_out_accuracy"]
+    return bool(scores) and state["best_epoch"] is not None and len(scores) - state["best_epoch"] >= patience
+
+
+def _split(n: int, held_out: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded held-out share (none when it would be under 2 texts), and the rest for training."""
+    order = np.random.default_rng(seed).permutation(n)
+    size = int(round(held_out * n))
+    size = size if size >= 2 and size < n else 0
+    return order[size:], order[:size]
+
+
+def _as_linear_head(head) -> LinearHead:
+    dim = head.weight.shape[1]
+    return LinearHead(np.zeros(dim, np.float32), np.full(dim, 1 / SCALE, np.float32),
+                      head.weight.detach().float().cpu().numpy(), head.bias.detach().float().cpu().numpy())
+
+
+class _Run:
+    """The model, head and tokenised texts of one training run."""
+
+    def __init__(self, model, head, tokenizer, encoded, targets, pooling, device, precision, batch_size):
+        import torch
+
+        self.model, self.head, self.tokenizer, self.encoded = model, head, tokenizer, encoded
+        self.targets = torch.as_tensor(np.asarray(targets), dtype=torch.long)
+        self.pooling, self.device, self.precision, self.batch_size = pooling, device, precision, batch_size
+
+    def logits(self, indices):
+        import torch
+
+        features = self.tokenizer.pad({k: [self.encoded[k][i] for i in indices] for k in self.encoded.keys()},
+                                      return_tensors="pt").to(self.device)
+        with autocast(self.device, self.precision):
+            hidden = self.model(**features).last_hidden_state
+            pooled = pool(hidden, features["attention_mask"], self.pooling).float()
+        return self.head(torch.nn.functional.normalize(pooled, dim=-1) * SCALE)
+
+    def train_epoch(self, train: np.ndarray, optimizer, scheduler, seed: int, desc: str, progress: bool) -> float:
+        import torch
+        from tqdm.auto import tqdm
+
+        self.model.train()
+        order = np.random.default_rng(seed).permutation(train)
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        total = 0.0
+        bar = tqdm(batches, desc=desc, disable=not progress, leave=False)
+        for step, indices in enumerate(bar, 1):
+            loss = torch.nn.functional.cross_entropy(self.logits(indices), self.targets[indices].to(self.device))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_([*self.model.parameters(), *self.head.parameters()], 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            total += loss.item()
+            bar.set_postfix(loss=f"{total / step:.3f}")
+        return total / max(len(batches), 1)
+
+    def accuracy(self, indices: np.ndarray) -> float:
+        import torch
+
+        self.model.eval()
+        right = 0
+        with torch.inference_mode():
+            for first in range(0, len(indices), 128):
+                chunk = indices[first : first + 128]
+                right += int((self.logits(chunk).argmax(1).cpu() == self.targets[chunk]).sum())
+        return right / len(indices)
+
+
+def _save_checkpoint(path: Path, model, head, optimizer, scheduler, state: dict) -> None:
+    import torch
+
+    partial = path.with_suffix(".partial")
+    torch.save({"model": model.state_dict(), "head": head.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "state": copy.deepcopy(state)}, partial)
+    partial.replace(path)  # a crash mid-write leaves the last good one
+
+
+def _load_checkpoint(path: Path, model, head, optimizer, scheduler, device) -> dict:
+    import torch
+
+    saved = torch.load(path, map_location=device)
+    model.load_state_dict(saved["model"])
+    head.load_state_dict(saved["head"])
+    optimizer.load_state_dict(saved["optimizer"])
+    scheduler.load_state_dict(saved["scheduler"])
+    return saved["state"]
