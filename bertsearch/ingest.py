@@ -282,6 +282,7 @@ class _Progress:
 
     def update(self, passages: int) -> None:
         self.bar.update(passages)
+        self.bar.refresh()  # once per encoder batch: the count is never behind the work done
 
     def file_done(self) -> None:
         self.done += 1
