@@ -129,11 +129,12 @@ class Index:
         reader: str | None = None,
         lock_timeout: float = 0.0,
         max_file_bytes: int | None = MAX_FILE_BYTES,
+        backend: str | None = None,
     ):
         self.path = Path(path) if path else default_index_path()
         self._lock_timeout, self._max_file_bytes = lock_timeout, max_file_bytes
         self._model, self._pooling = model, pooling
-        self._device, self._precision = device, precision
+        self._device, self._precision, self._backend = device, precision, backend
         self._passage_tokens, self._overlap_tokens = passage_tokens, overlap_tokens
         self._reader_name = reader
         self._store = None
@@ -177,15 +178,16 @@ class Index:
     def encoder(self):
         """The index's encoder, loaded on first use."""
         if self._encoder is None:
-            from .encoder import Encoder
+            from .backends import load_encoder
             from .models import DEFAULT_ENCODER
 
             stored = self.store.meta("encoder") or {}
-            self._encoder = Encoder(
+            self._encoder = load_encoder(
                 self._model or stored.get("model") or DEFAULT_ENCODER,
                 pooling=self._pooling or stored.get("pooling"),
                 device=self._device,
                 precision=self._precision,
+                backend=self._backend,
             )
             self.store.check_encoder(self._encoder.fingerprint)
         return self._encoder
@@ -194,9 +196,10 @@ class Index:
     def reader(self):
         """The question-answering reader, loaded on first use."""
         if self._reader is None:
-            from .reader import Reader
+            from .backends import load_reader
 
-            self._reader = Reader(self._reader_name, device=self._device, precision=self._precision)
+            self._reader = load_reader(self._reader_name, device=self._device, precision=self._precision,
+                                       backend=self._backend)
         return self._reader
 
     # -- writing ------------------------------------------------------------
@@ -347,12 +350,22 @@ class Index:
         if todo:
             vectors = self.encoder.encode(list(todo.values()))
             known.update(zip(todo.keys(), vectors))
+            self._record_encoded_with()
         report.passages_encoded += len(todo)
         report.passages_reused += len(hashes) - len(todo)
         for doc in pending:
             vectors = np.stack([known[p.content_hash] for p in doc.passages])
             self.store.put_document(doc.path, doc.stat, doc.content_hash, doc.format, doc.passages, vectors)
             (report.added if doc.is_new else report.updated).append(doc.path)
+
+    def _record_encoded_with(self) -> None:
+        """Remember which backend and precision computed the index's vectors ("onnx int8", "torch bf16", ...)."""
+        from .backends import describe
+
+        used = self.store.meta("encoded_with") or []
+        if describe(self.encoder) not in used:
+            with self.store.db.atomic():
+                self.store.set_meta("encoded_with", [*used, describe(self.encoder)])
 
     @staticmethod
     def _skip(report: IndexReport, skipped: Skipped, notify) -> None:
@@ -469,6 +482,7 @@ class Index:
             "model": encoder.get("model"),
             "pooling": encoder.get("pooling"),
             "dim": encoder.get("dim"),
+            "encoded_with": ", ".join(store.meta("encoded_with") or []) or None,
             **(store.meta("chunking") or {}),
             "size_bytes": store.size_on_disk(),
             "generation": store.generation,

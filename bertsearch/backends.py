@@ -1,0 +1,83 @@
+"""Which library runs the models: torch (the reference, GPUs, training) or ONNX Runtime (the CPU default).
+
+`--backend torch|onnx` or $BERTSEARCH_BACKEND choose; by default a CPU-only
+machine uses ONNX Runtime, which starts in a fraction of torch's time and
+encodes faster (docs/onnx.md), and a machine with an NVIDIA driver, or a
+`--device` other than cpu, uses torch. Choosing imports neither library.
+
+Precisions: torch runs fp32, bf16 or fp16 (`device.effective_precision`); ONNX
+Runtime runs fp32 or int8 (dynamic quantization), and "auto" picks per model
+what held the quality bars in docs/onnx.md.
+"""
+
+import importlib.util
+import os
+from pathlib import Path
+
+from .errors import InvalidSettingError
+from .onnx_backend import ONNX_PRECISIONS
+
+BACKENDS = ("torch", "onnx")
+# What "auto" means on the ONNX backend, per model (measured: docs/onnx.md).
+ONNX_AUTO_PRECISION = {"encoder": "int8", "reader": "fp32"}
+
+
+def choose_backend(backend: str | None = None, device: str | None = None) -> str:
+    """The backend asked for (argument, else $BERTSEARCH_BACKEND), else the measured default."""
+    chosen = (backend or os.environ.get("BERTSEARCH_BACKEND") or "").strip().lower()
+    if chosen and chosen not in BACKENDS:
+        raise InvalidSettingError(f"the backend must be one of {', '.join(BACKENDS)}, not {chosen!r}")
+    on_cpu = device is None or device == "cpu"
+    if chosen == "onnx" and not on_cpu:
+        raise InvalidSettingError(f"the ONNX backend runs on the CPU only, not on {device!r}: use --backend torch")
+    if chosen:
+        return chosen
+    return "onnx" if on_cpu and not _gpu_visible() and _onnxruntime_installed() else "torch"
+
+
+def onnx_precision(precision: str, kind: str) -> str:
+    """The ONNX precision for `precision` ("auto", "fp32" or "int8") of a model of `kind`."""
+    if precision == "auto":
+        return ONNX_AUTO_PRECISION[kind]
+    if precision not in ONNX_PRECISIONS:
+        raise InvalidSettingError(f"the ONNX backend runs in {' or '.join(ONNX_PRECISIONS)}, not {precision}: "
+                                  "use --backend torch for it")
+    return precision
+
+
+def load_encoder(model: str, *, pooling: str | None = None, device: str | None = None, precision: str = "auto",
+                 backend: str | None = None):
+    """An `Encoder` or an `OnnxEncoder`, as the backend says."""
+    if choose_backend(backend, device) == "onnx":
+        from .onnx_encoder import OnnxEncoder
+
+        return OnnxEncoder(model, pooling=pooling, precision=onnx_precision(precision, "encoder"))
+    from .encoder import Encoder
+
+    return Encoder(model, pooling=pooling, device=device, precision=precision)
+
+
+def load_reader(model: str | None = None, *, device: str | None = None, precision: str = "auto",
+                backend: str | None = None):
+    """A `Reader` or an `OnnxReader`, as the backend says."""
+    if choose_backend(backend, device) == "onnx":
+        from .onnx_reader import OnnxReader
+
+        return OnnxReader(model, precision=onnx_precision(precision, "reader"))
+    from .reader import Reader
+
+    return Reader(model, device=device, precision=precision)
+
+
+def describe(model) -> str:
+    """'onnx int8', 'torch bf16': what computed a model's outputs."""
+    return f"{getattr(model, 'backend', 'torch')} {model.precision}"
+
+
+def _gpu_visible() -> bool:
+    """An NVIDIA driver is loaded (torch would then run on the GPU); checked without importing torch."""
+    return Path("/proc/driver/nvidia/version").exists()
+
+
+def _onnxruntime_installed() -> bool:
+    return importlib.util.find_spec("onnxruntime") is not None
