@@ -24,12 +24,16 @@ per precision would add 45-90 MB per model to the package, and `--model` and
 `--reader` can name any checkpoint, which needs the export path anyway.
 """
 
+import contextlib
 import hashlib
+import io
 import json
+import logging
 import os
 import shutil
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 from .errors import ModelLoadError
@@ -171,7 +175,8 @@ def export(source: Path, kind: str, folder: Path) -> None:
     folder.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
-        info = _export_with_torch(source, kind, work)
+        with _quietly():
+            info = _export_with_torch(source, kind, work)
         (work / "info.json").write_text(json.dumps({"key": folder.name, "kind": kind, **info}, indent=2))
         try:
             work.rename(folder)
@@ -237,10 +242,27 @@ def quantize(fp32: Path, int8: Path) -> None:
 
     temporary = int8.with_name(f".{int8.name}.{os.getpid()}")
     try:
-        quantize_dynamic(str(fp32), str(temporary), weight_type=QuantType.QInt8, per_channel=True)
+        with _quietly():
+            quantize_dynamic(str(fp32), str(temporary), weight_type=QuantType.QInt8, per_channel=True)
         os.replace(temporary, int8)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _quietly():
+    """Keep the exporter's and the quantizer's chatter (warnings, logs, progress bars) off the terminal:
+    stdout may be carrying JSON, and stderr has had its one line. Errors still raise."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        root.setLevel(level)
 
 
 def _write_atomically(path: Path, text: str) -> None:
