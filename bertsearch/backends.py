@@ -22,8 +22,12 @@ BACKENDS = ("torch", "onnx")
 ONNX_AUTO_PRECISION = {"encoder": "int8", "reader": "fp32"}
 
 
-def choose_backend(backend: str | None = None, device: str | None = None) -> str:
-    """The backend asked for (argument, else $BERTSEARCH_BACKEND), else the measured default."""
+TORCH_ONLY_PRECISIONS = ("bf16", "fp16")
+
+
+def choose_backend(backend: str | None = None, device: str | None = None, precision: str = "auto") -> str:
+    """The backend asked for (argument, else $BERTSEARCH_BACKEND), else the measured default;
+    a device other than the CPU, or a precision only torch runs (bf16, fp16), means torch."""
     chosen = (backend or os.environ.get("BERTSEARCH_BACKEND") or "").strip().lower()
     if chosen and chosen not in BACKENDS:
         raise InvalidSettingError(f"the backend must be one of {', '.join(BACKENDS)}, not {chosen!r}")
@@ -32,13 +36,27 @@ def choose_backend(backend: str | None = None, device: str | None = None) -> str
         raise InvalidSettingError(f"the ONNX backend runs on the CPU only, not on {device!r}: use --backend torch")
     if chosen:
         return chosen
-    return "onnx" if on_cpu and not _gpu_visible() and _onnxruntime_installed() else "torch"
+    if precision == "auto" and on_cpu:
+        precision = cpu_precision_setting() or "auto"
+    if not on_cpu or precision in TORCH_ONLY_PRECISIONS or _gpu_visible() or not _onnxruntime_installed():
+        return "torch"
+    return "onnx"
+
+
+def cpu_precision_setting() -> str | None:
+    """$BERTSEARCH_CPU_PRECISION: fp32 or bf16 (torch, `device.effective_precision`), fp32 or int8 (ONNX)."""
+    chosen = os.environ.get("BERTSEARCH_CPU_PRECISION", "").strip().lower()
+    allowed = ("fp32", "bf16", "int8")
+    if chosen and chosen not in allowed:
+        raise InvalidSettingError(f"BERTSEARCH_CPU_PRECISION must be one of {', '.join(allowed)}, not {chosen!r}")
+    return chosen or None
 
 
 def onnx_precision(precision: str, kind: str) -> str:
-    """The ONNX precision for `precision` ("auto", "fp32" or "int8") of a model of `kind`."""
+    """The ONNX precision for `precision` ("auto", "fp32" or "int8") of a model of `kind`;
+    "auto" is $BERTSEARCH_CPU_PRECISION if set, else what measured best for `kind`."""
     if precision == "auto":
-        return ONNX_AUTO_PRECISION[kind]
+        return cpu_precision_setting() or ONNX_AUTO_PRECISION[kind]
     if precision not in ONNX_PRECISIONS:
         raise InvalidSettingError(f"the ONNX backend runs in {' or '.join(ONNX_PRECISIONS)}, not {precision}: "
                                   "use --backend torch for it")
@@ -48,7 +66,7 @@ def onnx_precision(precision: str, kind: str) -> str:
 def load_encoder(model: str, *, pooling: str | None = None, device: str | None = None, precision: str = "auto",
                  backend: str | None = None):
     """An `Encoder` or an `OnnxEncoder`, as the backend says."""
-    if choose_backend(backend, device) == "onnx":
+    if choose_backend(backend, device, precision) == "onnx":
         from .onnx_encoder import OnnxEncoder
 
         return OnnxEncoder(model, pooling=pooling, precision=onnx_precision(precision, "encoder"))
@@ -60,7 +78,7 @@ def load_encoder(model: str, *, pooling: str | None = None, device: str | None =
 def load_reader(model: str | None = None, *, device: str | None = None, precision: str = "auto",
                 backend: str | None = None):
     """A `Reader` or an `OnnxReader`, as the backend says."""
-    if choose_backend(backend, device) == "onnx":
+    if choose_backend(backend, device, precision) == "onnx":
         from .onnx_reader import OnnxReader
 
         return OnnxReader(model, precision=onnx_precision(precision, "reader"))

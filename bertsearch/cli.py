@@ -3,6 +3,7 @@
 import dataclasses
 import functools
 import json
+import logging
 import os
 import sys
 import textwrap
@@ -91,6 +92,8 @@ def cli():
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    # A PDF that does not parse gets its one "skipped" line; pypdf's own warnings about it stay quiet.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 @cli.command()

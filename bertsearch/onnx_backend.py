@@ -136,6 +136,9 @@ class Graph:
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only
+        # Idle threads sleep instead of spinning: on a laptop or a shared machine spinning only steals the cores
+        # the other thread needs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return onnxruntime.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
 
 

@@ -51,7 +51,7 @@ class OnnxReader:
         except (ModelLoadError, ValueError, OSError) as error:
             raise NoReaderError(f"no question-answering model could be loaded for 'ask' from '{self.name}' on the "
                                 f"ONNX backend ({str(error).strip() or type(error).__name__}). Pass --reader with a "
-                                "local folder of a SQuAD-tuned checkpoint, or use --backend torch") from None
+                                "local folder of a SQuAD-tuned checkpoint, or set BERTSEARCH_READER, or use --backend torch") from None
         self.precision = precision
         self.max_length, self.stride, self.max_answer_length = max_length, stride, max_answer_length
         self.batch_size = batch_size or 16

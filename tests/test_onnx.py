@@ -119,6 +119,7 @@ def test_backend_comes_from_the_argument_then_the_environment(monkeypatch):
         choose_backend("onnx", device="cuda")
     monkeypatch.delenv("BERTSEARCH_BACKEND")
     assert choose_backend(device="cuda") == "torch"
+    assert choose_backend(precision="bf16") == "torch"  # only torch runs it
 
 
 def test_onnx_precisions(tiny_bert):
