@@ -33,7 +33,7 @@ def encoders(model: str, pooling: str | None, batch_size: int):
     from sentence_transformers import SentenceTransformer
 
     from bertsearch.encoder import Encoder
-    from bertsearch.models import resolve_model_path
+    from bertsearch.checkpoints import resolve_model_path
     from bertsearch.onnx_encoder import OnnxEncoder
 
     models = {"torch fp32": Encoder(model, pooling=pooling, device="cpu", precision="fp32"),
@@ -116,7 +116,7 @@ def bench_reader(args) -> dict:
 
 
 def main(argv=None):
-    from bertsearch.models import BUNDLED_READER, DEFAULT_ENCODER
+    from bertsearch.checkpoints import BUNDLED_READER, DEFAULT_ENCODER
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=DEFAULT_ENCODER)

@@ -9,8 +9,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .batching import by_length
+from .checkpoints import DEFAULT_ENCODER, read_model_file, resolve_model_path
 from .encoder import POOLINGS, declared_pooling
-from .models import DEFAULT_ENCODER, read_model_file, resolve_model_path
+from .errors import InvalidSettingError
 from .onnx_backend import open_graph
 
 
@@ -26,7 +28,7 @@ class OnnxEncoder:
     def __init__(self, model: str = DEFAULT_ENCODER, pooling: str | None = None, precision: str = "fp32",
                  batch_size: int | None = None, max_length: int | None = None):
         if pooling is not None and pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
+            raise InvalidSettingError(f"pooling must be one of {', '.join(POOLINGS)}, not {pooling!r}")
         self.name = model
         path = resolve_model_path(model)
         self.graph, self.session = open_graph(path, "encoder", precision)
@@ -54,16 +56,16 @@ class OnnxEncoder:
         """Character spans of each text's tokens (no special tokens), for chunking."""
         return [e.offsets for e in self._spans_tokenizer.encode_batch(list(texts), add_special_tokens=False)]
 
-    def encode(self, texts: Sequence[str], batch_size: int | None = None, progress=None) -> np.ndarray:
-        """Encode `texts` into an (n, dim) float32 array of unit vectors, in input order (see `Encoder.encode`)."""
-        batch_size = batch_size or self.batch_size
+    def encode(self, texts: str | Sequence[str], batch_size: int | None = None, progress=None) -> np.ndarray:
+        """Encode `texts` into an (n, dim) float32 array of unit vectors, in input order; a single string
+        gives one (dim,) vector (see `Encoder.encode`)."""
+        if isinstance(texts, str):
+            return self.encode([texts], batch_size, progress)[0]
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return vectors
         encodings = self._tokenizer.encode_batch(list(texts))
-        order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
-        for first in range(0, len(order), batch_size):
-            batch = order[first : first + batch_size]
+        for batch in by_length([len(e.ids) for e in encodings], batch_size or self.batch_size):
             features = pad([encodings[i] for i in batch], self._inputs, self._pad_id)
             hidden = self.session.run(None, features)[0]
             vectors[batch] = normalize(pool(hidden, features["attention_mask"], self.pooling))

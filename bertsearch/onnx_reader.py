@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .models import read_model_file, resolve_model_path
+from .batching import by_length
+from .checkpoints import read_model_file, resolve_model_path
 from .onnx_backend import open_graph
 from .onnx_encoder import pad
 from .reader import MAX_QUESTION_TOKENS, Span, default_reader
@@ -64,23 +65,18 @@ class OnnxReader:
         self._plain_tokenizer.no_padding()
         self._plain_tokenizer.no_truncation()
 
-    def read(self, question: str, contexts: Sequence[str], top_n: int = 5) -> list[Span]:
-        """The `top_n` best answers to `question` in `contexts`, best first."""
-        return self.spans(question, contexts, top_n)[:top_n]
+    def read(self, question: str, contexts: Sequence[str], *, top_n: int | None = 5,
+             per_window: int | None = None) -> list[Span]:
+        """The `top_n` best answers to `question` in `contexts`, best first (None: every span found);
+        each window yields its `per_window` best spans (default: `top_n`), as in `Reader.read`."""
+        return self.read_batch([question], [contexts], top_n=top_n, per_window=per_window)[0]
 
-    def read_batch(self, questions: Sequence[str], contexts: Sequence[Sequence[str]], top_n: int = 5) -> list[list[Span]]:
+    def read_batch(self, questions: Sequence[str], contexts: Sequence[Sequence[str]], *, top_n: int | None = 5,
+                   per_window: int | None = None) -> list[list[Span]]:
         """`read` for many questions at once, each with its own contexts, in shared forward passes."""
-        return [spans[:top_n] for spans in self.spans_batch(questions, contexts, top_n)]
-
-    def spans(self, question: str, contexts: Sequence[str], per_window: int = 5) -> list[Span]:
-        """The `per_window` best spans of every window of `contexts`, best first (see `Reader.spans`)."""
-        return self.spans_batch([question], [contexts], per_window)[0]
-
-    def spans_batch(self, questions: Sequence[str], contexts: Sequence[Sequence[str]],
-                    per_window: int = 5) -> list[list[Span]]:
-        """`spans` for each question with its own contexts, read in shared batches."""
         if len(questions) != len(contexts):
             raise ValueError("give one list of contexts per question")
+        per_window = per_window or top_n or 5
         pairs = [(q, c, (n, i)) for n, (q, cs) in enumerate(zip(self._shorten(questions), contexts))
                  for i, c in enumerate(cs)]
         if not pairs:
@@ -96,7 +92,8 @@ class OnnxReader:
                 if key not in found[n] or found[n][key].score < score:
                     text = contexts[n][context_index][char_start:char_end]
                     found[n][key] = Span(text, score, context_index, char_start, char_end)
-        return [sorted(spans.values(), key=lambda span: -span.score) for spans in found]
+        ranked = [sorted(spans.values(), key=lambda span: -span.score) for spans in found]
+        return ranked if top_n is None else [spans[:top_n] for spans in ranked]
 
     def _windows(self, pairs: list[tuple[str, str]]):
         """Each (question, context) pair in windows of `max_length` tokens overlapping by `stride`,
@@ -117,10 +114,8 @@ class OnnxReader:
 
     def _logits(self, windows) -> list[tuple[np.ndarray, np.ndarray]]:
         """Start and end logits (float32) of every window, in order, batched by length."""
-        order = sorted(range(len(windows)), key=lambda w: -len(windows[w].ids))
         logits = [None] * len(windows)
-        for first in range(0, len(order), self.batch_size):
-            batch = order[first : first + self.batch_size]
+        for batch in by_length([len(w.ids) for w in windows], self.batch_size):
             starts, ends = self.session.run(None, pad([windows[w] for w in batch], self._inputs, self._pad_id))
             for row, w in enumerate(batch):
                 length = len(windows[w].ids)

@@ -54,8 +54,8 @@ def test_int8_vectors_stay_close_to_fp32(tiny_bert):
 def test_onnx_spans_are_the_torch_ones_across_windows_and_passages(tiny_qa):
     contexts = ["river " + FILLER + "bridge " + FILLER, "A short passage about a bridge.", FILLER * 2]
     questions = ["where is the bridge?", "what stood by the water? " * 30]  # the second is cut to fit a window
-    torch_spans = Reader(tiny_qa, precision="fp32", max_length=128, stride=32).spans_batch(questions, [contexts] * 2)
-    onnx_spans = OnnxReader(tiny_qa, precision="fp32", max_length=128, stride=32).spans_batch(questions, [contexts] * 2)
+    torch_spans = Reader(tiny_qa, precision="fp32", max_length=128, stride=32).read_batch(questions, [contexts] * 2, top_n=None)
+    onnx_spans = OnnxReader(tiny_qa, precision="fp32", max_length=128, stride=32).read_batch(questions, [contexts] * 2, top_n=None)
     for ours, theirs in zip(onnx_spans, torch_spans):
         assert len(ours) == len(theirs) > 10
         top = lambda spans: [(s.context_index, s.start, s.end, s.text) for s in spans[:5]]  # noqa: E731
@@ -138,11 +138,11 @@ def test_the_index_records_each_backend_that_encoded_it_and_either_can_query_it(
     path = tmp_path / "index"
     with Index(path, model=tiny_bert, backend="onnx", precision="fp32") as index:
         index.add([corpus])
-        assert index.info()["encoded_with"] == "onnx fp32"
+        assert index.info().encoded_with == "onnx fp32"
     (corpus / "new.txt").write_text("A new document about rivers.")
     with Index(path, backend="torch", precision="fp32") as index:
         index.add([corpus])
-        assert index.info()["encoded_with"] == "onnx fp32, torch fp32"
+        assert index.info().encoded_with == "onnx fp32, torch fp32"
     hits = {}
     for backend in ("onnx", "torch"):
         with Index(path, backend=backend, precision="fp32") as index:
