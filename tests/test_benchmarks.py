@@ -107,7 +107,7 @@ def test_no_answer_benchmark_scores_three_thresholds(script, tiny_bert, tiny_qa,
 
 def test_onnx_benchmark_smoke(script, tiny_bert, tiny_qa, tmp_path):
     pytest.importorskip("sentence_transformers")
-    script("onnx").main(["--smoke", "--model", tiny_bert, "--reader", tiny_qa, "--out-dir", str(tmp_path)])
+    script("onnx_vs_torch").main(["--smoke", "--model", tiny_bert, "--reader", tiny_qa, "--out-dir", str(tmp_path)])
     data = result(tmp_path, "onnx-cpu")
     encoders = {row["name"]: row for row in data["encoder"]["rows"]}
     assert set(encoders) == {"torch fp32", "torch bf16", "onnx fp32", "onnx int8", "sentence-transformers fp32"}

@@ -12,8 +12,10 @@ in one `read_batch` call, with torch fp32, torch bf16, ONNX fp32 and ONNX int8,
 in turns; the top answer (paragraph and character span) of every contender is
 compared with torch fp32's on --agreement-questions questions.
 
-    python benchmarks/onnx.py                          # 512 paragraphs, 2,000 reader questions
-    python benchmarks/onnx.py --smoke --model M --reader R
+    python benchmarks/onnx_vs_torch.py                 # 512 paragraphs, 2,000 reader questions
+    python benchmarks/onnx_vs_torch.py --smoke --model M --reader R
+
+(Not named onnx.py: the script's folder comes first on sys.path, and would shadow the `onnx` package.)
 """
 
 from __future__ import annotations
