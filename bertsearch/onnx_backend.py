@@ -106,8 +106,10 @@ class _Digests:
         return self.known[key]
 
     def save(self) -> None:
+        """Write the digests back, forgetting files that are gone (test models in temporary folders, say)."""
         if self.changed:
-            _write_atomically(self.path, json.dumps(self.known, indent=0))
+            kept = {key: value for key, value in self.known.items() if os.path.exists(key.rsplit("|", 3)[0])}
+            _write_atomically(self.path, json.dumps(kept, indent=0))
 
 
 class Graph:
@@ -147,13 +149,14 @@ def open_graph(model_path: str, kind: str, precision: str):
 
     A cached graph that does not open (a damaged or foreign file) is exported again, once.
     """
-    if precision not in ONNX_PRECISIONS:
-        raise ValueError(f"the ONNX backend runs in {' or '.join(ONNX_PRECISIONS)}, not {precision!r}")
+    if precision not in ONNX_PRECISIONS or kind not in KINDS:
+        raise ValueError(f"the ONNX backend runs {'/'.join(KINDS)} models in {' or '.join(ONNX_PRECISIONS)}, "
+                         f"not {kind} in {precision!r}")
     source = local_checkpoint(model_path)
     folder = cache_root() / graph_key(source, kind)
     for attempt in (1, 2):
         if not (folder / "info.json").exists():
-            export(source, kind, folder)
+            _export_or_explain(model_path, source, kind, folder)
         try:
             graph = Graph(folder)
             _check_graph(graph, folder.name, kind)
@@ -164,6 +167,16 @@ def open_graph(model_path: str, kind: str, precision: str):
                                      f"({_first_line(error)}): delete that folder, or use --backend torch") from None
             shutil.rmtree(folder, ignore_errors=True)
     raise AssertionError("unreachable")
+
+
+def _export_or_explain(model_path: str, source: Path, kind: str, folder: Path) -> None:
+    try:
+        export(source, kind, folder)
+    except ModelLoadError:
+        raise
+    except Exception as error:  # torch missing, an architecture the exporter cannot take, a full disk...
+        raise ModelLoadError(f"could not export '{model_path}' to ONNX ({type(error).__name__}: {_first_line(error)}): "
+                             "use --backend torch") from None
 
 
 def _check_graph(graph: Graph, key: str, kind: str) -> None:

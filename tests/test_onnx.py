@@ -171,3 +171,13 @@ def test_search_and_ask_on_onnx_never_import_torch_or_transformers(tiny_bert, ti
     assert searched.startswith("1. ") and "IMPORTED []" in searched
     asked = cli_in_subprocess(["ask", "Where is the Eiffel Tower?", "--reader", tiny_qa, "--always-answer"], env)
     assert "IMPORTED []" in asked
+
+
+def test_an_export_that_fails_is_one_typed_error_naming_the_torch_backend(tiny_bert, own_cache, monkeypatch):
+    def no_torch(*args):
+        raise ImportError("No module named 'torch'")
+
+    monkeypatch.setattr("bertsearch.onnx_backend._export_with_torch", no_torch)
+    with pytest.raises(ModelLoadError, match="could not export .* No module named 'torch'.*--backend torch"):
+        OnnxEncoder(tiny_bert)
+    assert graph_folders(own_cache) == []  # nothing half-written is left to be mistaken for a graph
