@@ -273,7 +273,8 @@ def render_onnx(result: dict) -> list[str]:
               f"with torch fp32's on {rd['agreement_questions']:,} questions.", ""]
     lines += table(["contender", "questions/s", "× torch bf16", "same top answer as torch fp32"],
                    [[r["name"], spread(r["questions_per_s"], "{:.2f}"), spread(r["vs_torch_bf16"], "{:.2f}×"),
-                     pct(r["same_top_answer_as_torch_fp32"])] for r in rd["rows"]])
+                     pct(r["same_top_answer_as_torch_fp32"]) if "same_top_answer_as_torch_fp32" in r else "not checked"]
+                    for r in rd["rows"]])
     return lines
 
 
