@@ -77,6 +77,11 @@ class Index:
     @property
     def encoder(self) -> "Encoder":
         """The index's encoder, loaded on first use."""
+        return self._load_encoder(bulk=False)
+
+    def _load_encoder(self, *, bulk: bool) -> "Encoder":
+        """The encoder, loaded on first use: for indexing (`bulk`) on the backend that encodes fastest in
+        bulk, for queries on the one that starts fastest (`backends.choose_backend`)."""
         if self._encoder is None:
             from .backends import load_encoder
             from .checkpoints import DEFAULT_ENCODER
@@ -84,7 +89,7 @@ class Index:
             stored = self.store.meta("encoder") or {}
             self._encoder = load_encoder(self._model or stored.get("model") or DEFAULT_ENCODER,
                                          pooling=self._pooling or stored.get("pooling"), device=self._device,
-                                         precision=self._precision, backend=self._backend)
+                                         precision=self._precision, backend=self._backend, bulk=bulk)
             self.store.record_encoder(self._encoder.fingerprint)
         return self._encoder
 
@@ -110,8 +115,8 @@ class Index:
                 raise BertsearchError(f"no such file or folder: {root}")
         with writer_lock(self.path, self._lock_timeout):
             store = self._open(create=True)
-            chunks = ingest.chunk_settings(store, self._chunks, lambda: self.encoder.max_length - 2)
-            ingester = ingest.Ingester(store, lambda: self.encoder, exclude=self.path,
+            chunks = ingest.chunk_settings(store, self._chunks, lambda: self._load_encoder(bulk=True).max_length - 2)
+            ingester = ingest.Ingester(store, lambda: self._load_encoder(bulk=True), exclude=self.path,
                                        max_file_bytes=self._max_file_bytes, notify=notify, progress=progress)
             report = ingester.add(roots, chunks)
             if report.passages_encoded:

@@ -118,6 +118,9 @@ def test_backend_comes_from_the_argument_then_the_environment(monkeypatch):
     with pytest.raises(InvalidSettingError, match="CPU only"):
         choose_backend("onnx", device="cuda")
     monkeypatch.delenv("BERTSEARCH_BACKEND")
+    monkeypatch.setattr("bertsearch.backends._gpu_visible", lambda: False)
+    assert choose_backend() == "onnx"  # queries on a CPU: the fast start
+    assert choose_backend(bulk=True) == "torch"  # indexing: bf16 autocast encodes faster in bulk
     assert choose_backend(device="cuda") == "torch"
     assert choose_backend(precision="bf16") == "torch"  # only torch runs it
 
@@ -148,6 +151,16 @@ def test_the_index_records_each_backend_that_encoded_it_and_either_can_query_it(
         with Index(path, backend=backend, precision="fp32") as index:
             hits[backend] = [(r.id, round(r.score, 4)) for r in index.search("Eiffel Tower in Paris", mode="dense")]
     assert hits["onnx"] == hits["torch"] and len(hits["onnx"]) == 4
+
+
+def test_by_default_indexing_runs_on_torch_and_queries_on_onnx(tiny_bert, corpus, tmp_path, monkeypatch):
+    monkeypatch.delenv("BERTSEARCH_BACKEND", raising=False)
+    monkeypatch.setattr("bertsearch.backends._gpu_visible", lambda: False)
+    with Index(tmp_path / "index", model=tiny_bert) as index:
+        index.add([corpus])
+        assert index.info().encoded_with.startswith("torch ")
+    with Index(tmp_path / "index") as index:
+        assert index.search("Eiffel Tower", k=1) and index.encoder.backend == "onnx"
 
 
 def cli_in_subprocess(args, env):
