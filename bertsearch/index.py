@@ -58,7 +58,8 @@ class Index:
         self._backend = backend  # None: $BERTSEARCH_BACKEND, else the measured default (backends.choose_backend)
         self._chunks = {"passage_tokens": passage_tokens, "overlap_tokens": overlap_tokens}
         self._reader_name = reader
-        self._store = self._encoder = self._reader = None
+        self._store = self._reader = None
+        self._encoders = {}  # by backend: indexing and queries may each have theirs (backends.choose_backend)
         self._encoder_recorded = False  # once the index records its encoder, it never forgets it
 
     # -- opening ------------------------------------------------------------
@@ -76,22 +77,24 @@ class Index:
 
     @property
     def encoder(self) -> "Encoder":
-        """The index's encoder, loaded on first use."""
+        """The encoder for queries, loaded on first use."""
         return self._load_encoder(bulk=False)
 
     def _load_encoder(self, *, bulk: bool) -> "Encoder":
-        """The encoder, loaded on first use: for indexing (`bulk`) on the backend that encodes fastest in
-        bulk, for queries on the one that starts fastest (`backends.choose_backend`)."""
-        if self._encoder is None:
-            from .backends import load_encoder
-            from .checkpoints import DEFAULT_ENCODER
+        """The encoder for indexing (`bulk`: the backend that encodes fastest in bulk) or for queries (the one
+        that starts fastest), loaded on first use; one encoder serves both when both choose the same backend."""
+        from .backends import choose_backend, load_encoder
+        from .checkpoints import DEFAULT_ENCODER
 
+        backend = choose_backend(self._backend, self._device, self._precision, bulk=bulk)
+        if backend not in self._encoders:
             stored = self.store.meta("encoder") or {}
-            self._encoder = load_encoder(self._model or stored.get("model") or DEFAULT_ENCODER,
-                                         pooling=self._pooling or stored.get("pooling"), device=self._device,
-                                         precision=self._precision, backend=self._backend, bulk=bulk)
-            self.store.record_encoder(self._encoder.fingerprint)
-        return self._encoder
+            encoder = load_encoder(self._model or stored.get("model") or DEFAULT_ENCODER,
+                                   pooling=self._pooling or stored.get("pooling"), device=self._device,
+                                   precision=self._precision, backend=backend)
+            self.store.record_encoder(encoder.fingerprint)
+            self._encoders[backend] = encoder
+        return self._encoders[backend]
 
     @property
     def reader(self) -> "Reader":
@@ -127,9 +130,9 @@ class Index:
         """Remember which backend and precision computed the index's vectors ("onnx int8", "torch bf16", ...)."""
         from .backends import describe
 
-        used = store.meta("encoded_with") or []
-        if describe(self.encoder) not in used:
-            store.set_meta("encoded_with", [*used, describe(self.encoder)])
+        used, encoder = store.meta("encoded_with") or [], describe(self._load_encoder(bulk=True))
+        if encoder not in used:
+            store.set_meta("encoded_with", [*used, encoder])
 
     def remove(self, paths: Iterable[str | Path]) -> list[str]:
         """Remove documents: files, or every document inside a folder. Returns the paths removed."""
