@@ -17,7 +17,7 @@ from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
 PAGE = Path(__file__).parent.parent / "docs" / "benchmarks.md"
-ORDER = ("encoder", "reader", "readersize", "search", "ask", "pooling")
+ORDER = ("encoder", "reader", "readersize", "search", "ask", "pooling", "onnx", "startup")
 
 INTRO = """# Benchmarks
 
@@ -251,6 +251,48 @@ def render_pooling(result: dict) -> list[str]:
     return lines
 
 
+def render_onnx(result: dict) -> list[str]:
+    enc, rd = result["encoder"], result["reader"]
+    lines = header(result)
+    lines += [f"Encoder ({enc['model']}): {enc['passages']} SQuAD v1.1 dev paragraphs ({enc['tokens']:,} tokens), batch "
+              f"size {enc['batch_size']}, {result['rounds']} round(s); rankings of those paragraphs for "
+              f"{enc['questions']} of their questions, against torch fp32.", ""]
+    lines += table(["contender", "passages/s", "tokens/s", "× torch bf16", "× sentence-transformers fp32",
+                    "top-10 overlap", "same top-1", "recall@1"],
+                   [[r["name"], spread(r["passages_per_s"]), spread(r["tokens_per_s"], "{:,.0f}"),
+                     spread(r["vs_torch_bf16"], "{:.2f}×"), spread(r["vs_sentence_transformers_fp32"], "{:.2f}×"),
+                     pct(r["top10_overlap"]), pct(r["same_top1"]), pct(r["recall@1"])] for r in enc["rows"]])
+    lines += ["Across backends: the paragraphs encoded by one, the questions by the other; same top-1 as the querying "
+              "backend's own paragraph vectors give, and as the index's builder gives.", ""]
+    lines += table(["index built with", "queried with", "same top-1 as own vectors", "same top-1 as builder",
+                    "recall@1"],
+                   [[c["index_built_with"], c["queried_with"], pct(c["same_top1_as_own_vectors"]),
+                     pct(c["same_top1_as_builder"]), pct(c["recall@1"])] for c in enc["cross_backend"]])
+    lines += [f"Reader ({rd['model']}): {rd['timed_questions']} questions per timed run, each with its own paragraph, "
+              f"{rd['batch_size']} windows per forward pass; top answers (paragraph and character span) compared "
+              f"with torch fp32's on {rd['agreement_questions']:,} questions.", ""]
+    lines += table(["contender", "questions/s", "× torch bf16", "same top answer as torch fp32"],
+                   [[r["name"], spread(r["questions_per_s"], "{:.2f}"), spread(r["vs_torch_bf16"], "{:.2f}×"),
+                     pct(r["same_top_answer_as_torch_fp32"]) if "same_top_answer_as_torch_fp32" in r else "not checked"]
+                    for r in rd["rows"]])
+    return lines
+
+
+def render_startup(result: dict) -> list[str]:
+    lines = header(result)
+    lines += [f"Each command is a fresh `python -m bertsearch` process on an index of {result['corpus']} "
+              f"({result['rounds']} round(s), backends in turns; the ONNX graphs already exported). Query: "
+              f"\"{result['query']}\".", ""]
+    lines += table(["command", "backend", "seconds", "× faster than torch", "heavy modules imported"],
+                   [[r["command"], r["backend"], spread(r["seconds"], "{:.2f}"),
+                     spread(r["vs_torch"], "{:.2f}×") if "vs_torch" in r else "", ", ".join(r["imports"]) or "none"]
+                    for r in result["rows"]])
+    for backend, imports in result.get("search_imports", {}).items():
+        slowest = ", ".join(f"{i['module']} {i['ms']:,.0f} ms" for i in imports)
+        lines += [f"Slowest top-level imports of `search` on {backend} (`python -X importtime`): {slowest}.", ""]
+    return lines
+
+
 TITLES = {
     "encoder": ("Encoder throughput", "bertsearch.Encoder against `SentenceTransformer.encode` on the same model, "
                 "passages, batch size and device."),
@@ -268,9 +310,13 @@ TITLES = {
                "on the same vectors: what bertsearch adds around FAISS."),
     "ask": ("End-to-end `ask` latency", "One question at a time: encode the question, search, read the passages."),
     "pooling": ("Retrieval by pooling (SQuAD v1.1 dev)", ""),
+    "onnx": ("The ONNX Runtime backend against torch (CPU)", "bertsearch's ONNX encoder and reader "
+             "(`--backend onnx`, the default on a CPU-only machine) against its torch ones and sentence-transformers, "
+             "same inputs, in turns. Design and choices: [docs/onnx.md](onnx.md)."),
+    "startup": ("Cold start of the CLI", "Whole-process wall time of one command, as a user runs it."),
 }
 RENDER = {"encoder": render_encoder, "reader": render_reader, "search": render_search, "ask": render_ask,
-          "pooling": render_pooling, "readersize": render_readersize}
+          "pooling": render_pooling, "readersize": render_readersize, "onnx": render_onnx, "startup": render_startup}
 
 
 def render(results_dir: Path = RESULTS) -> str:

@@ -4,7 +4,9 @@ import contextlib
 import dataclasses
 import functools
 import json
+import logging
 import os
+import sys
 import textwrap
 from pathlib import Path
 
@@ -40,6 +42,14 @@ def index_option(command):
 
 def device_option(command):
     return click.option("--device", help="Force a device, e.g. cpu, cuda, cuda:1 (default: the GPU if there is one).")(command)
+
+
+def backend_option(command):
+    return click.option(
+        "--backend", type=click.Choice(["torch", "onnx"]), envvar="BERTSEARCH_BACKEND",
+        help="Run the models with torch or ONNX Runtime (env BERTSEARCH_BACKEND; default: ONNX Runtime on a "
+             "CPU-only machine, torch with a GPU).",
+    )(command)
 
 
 def wait_option(command):
@@ -101,6 +111,8 @@ def cli():
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    # A PDF that does not parse gets its one "skipped" line; pypdf's own warnings about it stay quiet.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 @cli.command()
@@ -111,6 +123,7 @@ def cli():
 @click.option("--passage-tokens", type=click.IntRange(min=8), help="Passage size in encoder tokens (default 200). Fixed when the index is created.")
 @click.option("--overlap-tokens", type=click.IntRange(min=0), help="Tokens shared by passages cut inside a paragraph (default 40).")
 @device_option
+@backend_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no per-file notices.")
 @json_option
 @wait_option
@@ -119,7 +132,7 @@ def cli():
 @click.option("--follow-links", is_flag=True,
               help="Follow symbolic links that lead out of the folders given (and links to folders).")
 @friendly_errors
-def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, device, quiet, as_json, wait,
+def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, device, backend, quiet, as_json, wait,
           max_file_mb, follow_links):
     """Index files and folders. Run it again to pick up changes: only new or
     changed files are encoded, and files deleted from the folders are dropped."""
@@ -130,7 +143,7 @@ def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, dev
     notify = None if quiet else (lambda line: click.echo(line, err=True))
     with Index(index_path, model=model, pooling=pooling, device=device,
                passage_tokens=passage_tokens, overlap_tokens=overlap_tokens,
-               lock_timeout=wait, max_file_bytes=int(max_file_mb * 1e6) or None) as idx:
+               lock_timeout=wait, max_file_bytes=int(max_file_mb * 1e6) or None, backend=backend) as idx:
         try:
             report = idx.add(paths, progress=not quiet, notify=notify, follow_links=follow_links)
         except Interrupted as stop:
@@ -158,14 +171,15 @@ def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, dev
 @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many passages.")
 @retrieval_options
 @device_option
+@backend_option
 @json_option
 @friendly_errors
-def search(query, index_path, k, mode, path_glob, ext, after, before, label, device, as_json):
+def search(query, index_path, k, mode, path_glob, ext, after, before, label, device, backend, as_json):
     """Find the passages that best match QUERY, in meaning and in words."""
     from .index import Index
 
     _quiet_transformers()
-    with Index(index_path, device=device) as idx:
+    with Index(index_path, device=device, backend=backend) as idx:
         results = idx.search(query, k=k, **_retrieval(mode, path_glob, ext, after, before, label))
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(r) for r in results], indent=2, ensure_ascii=False))
@@ -188,10 +202,11 @@ def search(query, index_path, k, mode, path_glob, ext, after, before, label, dev
 @click.option("--always-answer", is_flag=True, help="Give the best answer even when its confidence is under the cut.")
 @retrieval_options
 @device_option
+@backend_option
 @json_option
 @friendly_errors
 def ask(question, index_path, k, alternatives, reader, min_confidence, always_answer, mode, path_glob, ext, after,
-        before, label, device, as_json):
+        before, label, device, backend, as_json):
     """Answer QUESTION from the indexed documents, citing file and position.
 
     Each answer comes with its confidence: the estimated probability that it is
@@ -199,7 +214,7 @@ def ask(question, index_path, k, alternatives, reader, min_confidence, always_an
     from .index import Index
 
     _quiet_transformers()
-    with Index(index_path, device=device, reader=reader) as idx:
+    with Index(index_path, device=device, reader=reader, backend=backend) as idx:
         result = idx.ask(question, k=k, alternatives=alternatives, always_answer=always_answer,
                          min_confidence=min_confidence, **_retrieval(mode, path_glob, ext, after, before, label))
     if as_json:
@@ -401,10 +416,13 @@ def eval_command(squad_file, index_path, per_paragraph, k, mode, limit, model, r
 
 
 def _quiet_transformers() -> None:
-    from transformers.utils import logging
+    """Quiet transformers if it is already imported; `cli` quiets a later import through the environment,
+    so a command on the ONNX backend never imports it."""
+    if "transformers" in sys.modules:
+        from transformers.utils import logging
 
-    logging.set_verbosity_error()
-    logging.disable_progress_bar()
+        logging.set_verbosity_error()
+        logging.disable_progress_bar()
 
 
 def _url_host(host: str) -> str:

@@ -49,18 +49,22 @@ class Index:
     writer waits up to `lock_timeout` seconds, then raises IndexLockedError
     naming the pid that holds the index. Readers never wait for writers.
     Files over `max_file_bytes` (None: no limit) are skipped with a notice.
+    `backend` ("torch" or "onnx"; None: $BERTSEARCH_BACKEND, else ONNX Runtime for
+    queries and torch for indexing on a CPU) picks what runs the models (docs/onnx.md).
     """
 
     def __init__(self, path: str | Path | None = None, *, model: str | None = None, pooling: str | None = None,
                  device: str | None = None, precision: str = "auto", passage_tokens: int | None = None,
                  overlap_tokens: int | None = None, reader: str | None = None, lock_timeout: float = 0.0,
-                 max_file_bytes: int | None = MAX_FILE_BYTES):
+                 max_file_bytes: int | None = MAX_FILE_BYTES, backend: str | None = None):
         self.path = Path(path) if path else default_index_path()
         self._lock_timeout, self._max_file_bytes = lock_timeout, max_file_bytes
         self._model, self._pooling, self._device, self._precision = model, pooling, device, precision
+        self._backend = backend  # None: $BERTSEARCH_BACKEND, else the measured default (backends.choose_backend)
         self._chunks = {"passage_tokens": passage_tokens, "overlap_tokens": overlap_tokens}
         self._reader_name = reader
-        self._store = self._encoder = self._reader = None
+        self._store = self._reader = None
+        self._encoders = {}  # by backend: indexing and queries may each have theirs (backends.choose_backend)
         self._encoder_recorded = False  # once the index records its encoder, it never forgets it
 
     # -- opening ------------------------------------------------------------
@@ -78,25 +82,33 @@ class Index:
 
     @property
     def encoder(self) -> "Encoder":
-        """The index's encoder, loaded on first use."""
-        if self._encoder is None:
-            from .checkpoints import DEFAULT_ENCODER
-            from .encoder import Encoder
+        """The encoder for queries, loaded on first use."""
+        return self._load_encoder(bulk=False)
 
+    def _load_encoder(self, *, bulk: bool) -> "Encoder":
+        """The encoder for indexing (`bulk`: the backend that encodes fastest in bulk) or for queries (the one
+        that starts fastest), loaded on first use; one encoder serves both when both choose the same backend."""
+        from .backends import choose_backend, load_encoder
+        from .checkpoints import DEFAULT_ENCODER
+
+        backend = choose_backend(self._backend, self._device, self._precision, bulk=bulk)
+        if backend not in self._encoders:
             stored = self.store.meta("encoder") or {}
-            self._encoder = Encoder(self._model or stored.get("model") or DEFAULT_ENCODER,
-                                    pooling=self._pooling or stored.get("pooling"), device=self._device,
-                                    precision=self._precision)
-            self.store.record_encoder(self._encoder.fingerprint)
-        return self._encoder
+            encoder = load_encoder(self._model or stored.get("model") or DEFAULT_ENCODER,
+                                   pooling=self._pooling or stored.get("pooling"), device=self._device,
+                                   precision=self._precision, backend=backend)
+            self.store.record_encoder(encoder.fingerprint)
+            self._encoders[backend] = encoder
+        return self._encoders[backend]
 
     @property
     def reader(self) -> "Reader":
         """The question-answering reader, loaded on first use."""
         if self._reader is None:
-            from .reader import Reader
+            from .backends import load_reader
 
-            self._reader = Reader(self._reader_name, device=self._device, precision=self._precision)
+            self._reader = load_reader(self._reader_name, device=self._device, precision=self._precision,
+                                       backend=self._backend)
         return self._reader
 
     # -- writing ------------------------------------------------------------
@@ -117,11 +129,14 @@ class Index:
         with ingest.undone_if_nothing_committed(self.path, close=self._close_store):
             with writer_lock(self.path, self._lock_timeout):
                 store = self._open(create=True)
-                chunks = ingest.chunk_settings(store, self._chunks, lambda: self.encoder.max_length - 2)
-                ingester = ingest.Ingester(store, lambda: self.encoder, exclude=self.path, notify=notify,
-                                           max_file_bytes=self._max_file_bytes, progress=progress,
+                chunks = ingest.chunk_settings(store, self._chunks,
+                                               lambda: self._load_encoder(bulk=True).max_length - 2)
+                ingester = ingest.Ingester(store, lambda: self._load_encoder(bulk=True), exclude=self.path,
+                                           notify=notify, max_file_bytes=self._max_file_bytes, progress=progress,
                                            follow_links=follow_links)
                 report = ingester.add(roots, chunks)
+                if report.passages_encoded:
+                    self._record_encoded_with(store)
                 report.labelled = self._label_new_documents(notify)
                 return report
 
@@ -164,6 +179,14 @@ class Index:
                 notify(f"new documents left unlabelled: {error}")
             return 0
         return self._label(classifier, Path(labeller["classifier"]), todo).documents
+
+    def _record_encoded_with(self, store: Store) -> None:
+        """Remember which backend and precision computed the index's vectors ("onnx int8", "torch bf16", ...)."""
+        from .backends import describe
+
+        used, encoder = store.meta("encoded_with") or [], describe(self._load_encoder(bulk=True))
+        if encoder not in used:
+            store.set_meta("encoded_with", [*used, encoder])
 
     def remove(self, paths: Iterable[str | Path]) -> list[str]:
         """Remove documents: files, or every document inside a folder. Returns the paths removed."""
@@ -282,6 +305,7 @@ class Index:
             passage_tokens=chunks.get("passage_tokens"), overlap_tokens=chunks.get("overlap_tokens"),
             size_bytes=store.size_on_disk(), generation=store.generation,
             labels=store.label_counts() if store.meta("labeller") else None,
+            encoded_with=", ".join(store.meta("encoded_with") or []) or None,
         )
 
     def documents(self, *, path: str | None = None, limit: int | None = None, offset: int = 0) -> list[DocumentInfo]:

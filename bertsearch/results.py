@@ -86,6 +86,7 @@ class IndexInfo:
     size_bytes: int
     generation: int
     labels: dict[str, int] | None = None  # documents per label, once `classify label` has run (else absent)
+    encoded_with: str | None = None  # which backends and precisions computed the vectors: "onnx int8, torch bf16"
 
     def to_dict(self) -> dict:
         """The JSON of `bertsearch info --json`."""

@@ -121,3 +121,23 @@ def test_serve_benchmark_smoke(script, tiny_bert, tiny_qa, tmp_path):
     assert data["bad_input"]["all_4xx_json"] and data["bad_input"]["server_errors"] == 0
     assert data["writer"]["failed"] == 0 and data["writer"]["followed"] == data["writer"]["commits"]
     assert "bertsearch serve" in (tmp_path / "serve.md").read_text()
+
+
+def test_onnx_benchmark_smoke(script, tiny_bert, tiny_qa, tmp_path):
+    pytest.importorskip("sentence_transformers")
+    script("onnx_vs_torch").main(["--smoke", "--model", tiny_bert, "--reader", tiny_qa, "--out-dir", str(tmp_path)])
+    data = result(tmp_path, "onnx-cpu")
+    encoders = {row["name"]: row for row in data["encoder"]["rows"]}
+    assert set(encoders) == {"torch fp32", "torch bf16", "onnx fp32", "onnx int8", "sentence-transformers fp32"}
+    assert encoders["onnx fp32"]["top10_overlap"] == 1.0  # the same vectors as torch fp32, so the same rankings
+    assert {(c["index_built_with"], c["queried_with"]) for c in data["encoder"]["cross_backend"]} >= {
+        ("torch bf16", "onnx int8"), ("onnx int8", "torch bf16"), ("torch fp32", "onnx fp32")}
+    readers = {row["name"]: row for row in data["reader"]["rows"]}
+    assert readers["onnx fp32"]["same_top_answer_as_torch_fp32"] == 1.0
+
+
+@pytest.mark.slow  # starts the CLI a dozen times with the real models: minutes on a small CPU
+def test_startup_benchmark_smoke(script, tmp_path):
+    script("startup").main(["--smoke", "--out-dir", str(tmp_path)])
+    rows = {(r["command"], r["backend"]): r for r in result(tmp_path, "startup-cpu")["rows"]}
+    assert "torch" not in rows[("search", "onnx")]["imports"] and "torch" in rows[("search", "torch")]["imports"]

@@ -85,6 +85,7 @@ class FakeReader:
 @pytest.fixture
 def fake_reader(monkeypatch):
     monkeypatch.setattr("bertsearch.reader.Reader", FakeReader)
+    monkeypatch.setenv("BERTSEARCH_BACKEND", "torch")  # the fake stands in for torch's Reader
     return FakeReader
 
 
