@@ -163,3 +163,23 @@ def check_min_confidence(value: float | None) -> float | None:
 
 def _sigmoid(z: float) -> float:
     return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
+
+
+class ReaderConfidence:
+    """What a reader (torch or ONNX) gives `ask` as `reader.confidence`: the model fitted for it
+    in its reader_config.json, else the uncalibrated fallback over its no-answer threshold."""
+
+    no_answer_threshold: float | None = None
+    _fitted_confidence: "ConfidenceModel | None" = None
+
+    def _read_confidence(self, config: dict) -> None:
+        self.no_answer_threshold = config.get("no_answer_threshold")
+        self._fitted_confidence = ConfidenceModel.from_config(config["confidence"]) if "confidence" in config else None
+
+    @property
+    def confidence(self) -> "ConfidenceModel | SoftmaxShare":
+        return self._fitted_confidence or SoftmaxShare(self.no_answer_threshold)
+
+    @confidence.setter
+    def confidence(self, model) -> None:
+        self._fitted_confidence = model

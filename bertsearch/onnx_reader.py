@@ -13,6 +13,7 @@ import numpy as np
 
 from .batching import by_length
 from .checkpoints import read_model_file, resolve_model_path
+from .confidence import ReaderConfidence
 from .onnx_backend import open_graph
 from .onnx_encoder import pad
 from .reader import MAX_QUESTION_TOKENS, Span, default_reader
@@ -35,7 +36,7 @@ def best_spans(start_logits: np.ndarray, end_logits: np.ndarray, context_mask: n
     return [(int(i) // columns, int(i) % columns, float(flat[i])) for i in best]
 
 
-class OnnxReader:
+class OnnxReader(ReaderConfidence):
     """An extractive QA model on ONNX Runtime (CPU), with the public surface of `Reader`."""
 
     backend = "onnx"
@@ -56,7 +57,7 @@ class OnnxReader:
         self.precision = precision
         self.max_length, self.stride, self.max_answer_length = max_length, stride, max_answer_length
         self.batch_size = batch_size or 16
-        self.no_answer_threshold = (read_model_file(path, "reader_config.json") or {}).get("no_answer_threshold")
+        self._read_confidence(read_model_file(path, "reader_config.json") or {})
         self._inputs, self._pad_id = self.graph.info["inputs"], self.graph.info["pad_id"]
         self._windows_tokenizer = self.graph.tokenizer()
         self._windows_tokenizer.no_padding()

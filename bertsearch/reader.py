@@ -9,7 +9,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .confidence import ConfidenceModel, SoftmaxShare
+from .confidence import ReaderConfidence
 from .device import autocast, choose_device, effective_precision, prepare
 from .errors import NoReaderError
 from .batching import by_length
@@ -52,7 +52,7 @@ def best_spans(start_logits, end_logits, context_mask, max_answer_length: int, t
     return [(int(i) // columns, int(i) % columns, float(s)) for s, i in zip(best.values, best.indices)]
 
 
-class Reader:
+class Reader(ReaderConfidence):
     """An extractive QA model (`AutoModelForQuestionAnswering`) that reads passages in windows."""
 
     def __init__(
@@ -85,20 +85,8 @@ class Reader:
         self.stride = stride
         self.max_answer_length = max_answer_length
         self.batch_size = batch_size or (128 if self.device == "cuda" else 16)
-        config = read_model_file(path, "reader_config.json") or {}
-        self.no_answer_threshold = config.get("no_answer_threshold")
-        self._fitted_confidence = ConfidenceModel.from_config(config["confidence"]) if "confidence" in config else None
+        self._read_confidence(read_model_file(path, "reader_config.json") or {})
         self._torch = torch
-
-    @property
-    def confidence(self) -> ConfidenceModel | SoftmaxShare:
-        """How `ask` turns its answers' features into confidences: the model fitted for this reader
-        (its reader_config.json), else the uncalibrated fallback (see `bertsearch/confidence.py`)."""
-        return self._fitted_confidence or SoftmaxShare(self.no_answer_threshold)
-
-    @confidence.setter
-    def confidence(self, model) -> None:
-        self._fitted_confidence = model
 
     def read(self, question: str, contexts: Sequence[str], *, top_n: int | None = 5,
              per_window: int | None = None) -> list[Span]:

@@ -144,7 +144,7 @@ def ask_hand_made(tmp_path, tiny_bert, monkeypatch):
         index.add([tmp_path / "docs"])
 
     def ask(reader: str, retrieval: float, **options):
-        index = Index(tmp_path / "index", reader=reader)
+        index = Index(tmp_path / "index", reader=reader, backend="torch")  # hand-set logits live in torch
         hand_set_logits(index.reader, {"bridge": 9.0, "river": 1.0})
         found = sorted(index.search("where?", k=2), key=lambda p: "river" in p.path)
         passages = [dataclasses.replace(p, score=retrieval - n) for n, p in enumerate(found)]
