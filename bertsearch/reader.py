@@ -3,9 +3,13 @@
 Long passages are read in overlapping windows. A span's score is its start
 logit plus its end logit, with no per-window softmax, so scores compare across
 windows and passages.
+
+Like the encoder's, the reader's tokenizer calls take a lock, so that
+concurrent `ask`s (a server's worker threads) cannot mix truncation settings.
 """
 
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -85,6 +89,7 @@ class Reader:
         config = read_model_file(path, "reader_config.json") or {}
         self.no_answer_threshold = config.get("no_answer_threshold")
         self._torch = torch
+        self._tokenizer_lock = threading.Lock()
 
     def read(self, question: str, contexts: Sequence[str], top_n: int = 5) -> list[Span]:
         """The `top_n` best answers to `question` in `contexts`, best first."""
@@ -130,20 +135,22 @@ class Reader:
 
     def _windows(self, questions: Sequence[str], contexts: Sequence[str]):
         """Each (question, context) pair in windows of `max_length` tokens overlapping by `stride`."""
-        return self.tokenizer(
-            list(questions),
-            list(contexts),
-            truncation="only_second",
-            max_length=self.max_length,
-            stride=self.stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-        )
+        with self._tokenizer_lock:
+            return self.tokenizer(
+                list(questions),
+                list(contexts),
+                truncation="only_second",
+                max_length=self.max_length,
+                stride=self.stride,
+                return_overflowing_tokens=True,
+                return_offsets_mapping=True,
+            )
 
     def _shorten(self, questions: Sequence[str]) -> list[str]:
         """Cut very long questions so that passages still fit in the window."""
         questions = [q.strip() for q in questions]
-        offsets = self.tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        with self._tokenizer_lock:
+            offsets = self.tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
         return [q if len(o) <= MAX_QUESTION_TOKENS else q[: o[MAX_QUESTION_TOKENS - 1][1]]
                 for q, o in zip(questions, offsets)]
 
@@ -157,9 +164,10 @@ class Reader:
         with torch.inference_mode(), autocast(self.device, self.precision):
             for first in range(0, count, self.batch_size):
                 batch = order[first : first + self.batch_size]
-                features = self.tokenizer.pad(
-                    {k: [windows[k][w] for w in batch] for k in keys}, return_tensors="pt"
-                ).to(self.device)
+                with self._tokenizer_lock:
+                    features = self.tokenizer.pad(
+                        {k: [windows[k][w] for w in batch] for k in keys}, return_tensors="pt"
+                    ).to(self.device)
                 output = self._forward(features)
                 for row, w in enumerate(batch):
                     length = len(windows["input_ids"][w])
