@@ -25,6 +25,9 @@ HTML_BLOCKS = [
     "tr", "blockquote", "pre", "figure", "figcaption", "br", "hr", "title",
 ]
 PARAGRAPH_BREAK = "\n\n"
+# Editors' swap, backup and temporary files (beside hidden ones): never documents of their own.
+EDITOR_SUFFIXES = ("~", ".swp", ".swo", ".swx", ".swn", ".kate-swp", ".bak", ".tmp", "___jb_tmp___", "___jb_old___")
+EDITOR_NAMES = {"4913"}  # the file vim writes to test that a folder is writable
 HTML_INVISIBLE = ["script", "style", "noscript", "template", "svg", "head > meta"]
 
 
@@ -47,7 +50,7 @@ class Skipped:
 
 
 def find_files(paths: Iterable[Path], exclude: Path | None = None) -> Iterator[Path | Skipped]:
-    """Yield the files under `paths`, recursively, skipping hidden entries.
+    """Yield the files under `paths`, recursively, skipping hidden entries and editors' leftovers.
 
     Folders are walked without following symbolic links, so a link loop cannot
     recurse; `exclude` (the index folder) is never descended into, and a path
@@ -73,7 +76,7 @@ def find_files(paths: Iterable[Path], exclude: Path | None = None) -> Iterator[P
                 if not d.startswith(".") and (root_path / d).resolve() != exclude
             )
             for name in sorted(files):
-                if name.startswith("."):
+                if is_leftover(name):
                     continue
                 file = root_path / name
                 if file.is_symlink() and not file.exists():
@@ -81,6 +84,12 @@ def find_files(paths: Iterable[Path], exclude: Path | None = None) -> Iterator[P
                 elif file.is_file():
                     yield _checked_name(file.resolve())
         yield from (_unlisted(error) for error in unlisted)
+
+
+def is_leftover(name: str) -> bool:
+    """A hidden file or an editor's swap, backup or temporary file (`notes.md~`, `#notes.md#`, `.notes.md.swp`)."""
+    return (name.startswith(".") or name.endswith(EDITOR_SUFFIXES) or name in EDITOR_NAMES
+            or (name.startswith("#") and name.endswith("#")))
 
 
 def _inside(path: Path, folder: Path) -> bool:
