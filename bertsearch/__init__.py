@@ -20,6 +20,8 @@ _EXPORTS = {
     "AskResult": "index",
     "IndexReport": "index",
     "CheckReport": "check",
+    "Watcher": "watch",
+    "Update": "watch",
     "Encoder": "encoder",
     "Reader": "reader",
     "Span": "reader",
@@ -34,6 +36,7 @@ _EXPORTS = {
     "InvalidSettingError": "errors",
     "IndexLockedError": "errors",
     "CorruptIndexError": "errors",
+    "WatchError": "errors",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

@@ -204,6 +204,50 @@ def remove(paths, index_path, wait):
 
 
 @cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@index_option
+@device_option
+@click.option("--debounce", type=click.FloatRange(min=0), default=0.3, show_default=True,
+              help="Seconds of quiet before an update: an editor's save (temp file, rename, delete) is one update.")
+@friendly_errors
+def watch(paths, index_path, device, debounce):
+    """Keep the index in step with folders: creations, edits, renames and
+    deletions are indexed as they happen, until Ctrl-C. Catches up first.
+    Each update is reported on stderr in one line."""
+    from .index import Index
+    from .watch import Watcher
+
+    _quiet_transformers()
+    with Index(index_path, device=device) as idx:
+        watcher = Watcher(idx, paths, on_update=_echo_update, notify=_echo_err, debounce=debounce)
+        _echo_err(f"Catching up with {', '.join(map(str, paths))} into {index_path} ...")
+        with watcher.start():
+            _echo_err("Watching for changes (Ctrl-C to stop).")
+            _wait_for_interrupt()
+
+
+def _echo_err(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _echo_update(update) -> None:
+    click.echo(update.summary(), err=True)
+
+
+def _wait_for_interrupt() -> None:
+    """Block until Ctrl-C or SIGTERM."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+
+
+@cli.command()
 @index_option
 @json_option
 @friendly_errors

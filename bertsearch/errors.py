@@ -43,3 +43,7 @@ class IndexLockedError(BertsearchError):
 
 class CorruptIndexError(BertsearchError):
     """The index's SQLite database is damaged; it cannot be repaired, only rebuilt."""
+
+
+class WatchError(BertsearchError):
+    """A path cannot be watched (it is not a folder, say)."""

@@ -25,6 +25,7 @@ from .store import NewPassage, Store
 
 if TYPE_CHECKING:
     from .check import CheckReport
+    from .watch import Watcher
 
 DEFAULT_INDEX = ".bertsearch"
 ENCODE_BATCH_PASSAGES = 512  # passages gathered across files before each encoder call
@@ -263,6 +264,17 @@ class Index:
             report = check_store(self.store)
             report.repaired = done
         return report
+
+    def watch(self, paths: Iterable[str | Path], *, on_update=None, notify=None, **options) -> "Watcher":
+        """Keep the index in step with folders until the returned Watcher's `stop()`.
+
+        Catches up first (as `add(paths)`), then applies each creation, edit,
+        rename and deletion through `add` and `remove`. `on_update(update)` is
+        called after each update; `options` go to `Watcher` (`debounce`, say).
+        """
+        from .watch import Watcher
+
+        return Watcher(self, paths, on_update=on_update, notify=notify, **options).start()
 
     @contextmanager
     def _writing(self):
