@@ -88,6 +88,7 @@ class Watcher:
         self._first_event = self._last_event = 0.0
         self._changed = threading.Condition()
         self._stopping = False
+        self._busy = False  # an update is being written
         self._observer = None
         self._thread = None
 
@@ -114,6 +115,7 @@ class Watcher:
             except BaseException:
                 self._observer.stop()
                 raise
+        self._busy = not wait  # catching up in the thread
         self._thread = threading.Thread(target=self._run, args=(not wait,), name="bertsearch-watch", daemon=True)
         self._thread.start()
         return self
@@ -135,6 +137,18 @@ class Watcher:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def wait_until_idle(self, timeout: float) -> bool:
+        """Wait until no change is pending and no update running (events still in the kernel's queue
+        are not seen); False if `timeout` seconds pass first."""
+        end = time.monotonic() + timeout
+        with self._changed:
+            while self._pending or self._busy:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(left)
+        return True
+
     def catch_up(self) -> Update:
         """Index the watched folders as `bertsearch index` would: what changed while nobody watched."""
         started, update = time.monotonic(), Update(catch_up=True)
@@ -149,11 +163,18 @@ class Watcher:
     def _run(self, catch_up: bool) -> None:
         if catch_up:
             self._guarded(self.catch_up)
+            self._finished()
         while True:
             paths = self._next_batch()
             if paths is None:
                 return
             self._guarded(lambda: self._apply(paths))
+            self._finished()
+
+    def _finished(self) -> None:
+        with self._changed:
+            self._busy = False
+            self._changed.notify_all()
 
     def _guarded(self, work) -> None:
         """Run one update; the watcher outlives whatever goes wrong in it."""
@@ -172,7 +193,7 @@ class Watcher:
                     now = time.monotonic()
                     due = min(self._last_event + self._debounce, self._first_event + self._max_delay)
                     if now >= due:
-                        paths, self._pending = self._pending, set()
+                        paths, self._pending, self._busy = self._pending, set(), True
                         return paths
                     self._changed.wait(due - now)
                 else:
