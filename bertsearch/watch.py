@@ -252,7 +252,7 @@ class Watcher:
             update._merge(report)
             skipped = [Path(s.path) for s in report.skipped if not s.folder]
         # as `bertsearch index` of the folder would, drop documents of files that can no longer be indexed
-        self._remove([p for p in skipped if p.is_file()], update)
+        self._remove([p for p in skipped if p.is_file() and _storable(p)], update)
 
     def _remove(self, paths: list[Path], update: Update) -> None:
         if paths:
@@ -274,3 +274,12 @@ class _Events:
             return
         paths = [event.src_path, getattr(event, "dest_path", "")]
         self._watcher._noted(Path(os.fsdecode(p)) for p in paths if p)
+
+
+def _storable(path: Path) -> bool:
+    """Whether the path can be an indexed document's (its name is valid UTF-8; see `extract.find_files`)."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

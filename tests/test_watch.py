@@ -158,3 +158,12 @@ def _stderr_lines(process) -> list[str]:
 
     threading.Thread(target=read, daemon=True).start()
     return lines
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped_with_a_notice(watched, corpus):
+    index, _, _, notices = watched
+    os.close(os.open(os.path.join(os.fsencode(corpus), b"caf\xe9.txt"), os.O_CREAT | os.O_WRONLY))
+    wait_for(lambda: any("not valid UTF-8" in line for line in notices), "the notice")
+    (corpus / "after.txt").write_text("Wombats dig burrows.\n")
+    wait_for(lambda: paths_with(index, "Wombats") == {"after.txt"}, "the next file")
+    assert not any(line.startswith("update failed") for line in notices)
