@@ -226,6 +226,58 @@ def watch(paths, index_path, device, debounce):
             _wait_for_interrupt()
 
 
+@cli.command("mcp")
+@index_option
+@click.option("--watch", "watch_paths", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Keep the index in step with this folder while serving (repeat for more), as `bertsearch watch`.")
+@click.option("--allow-index", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Add an `index` tool that indexes paths inside this folder (without it, the server is read-only).")
+@click.option("--reader", envvar="BERTSEARCH_READER", help="Question-answering model for `ask` (env BERTSEARCH_READER; default: the bundled reader).")
+@device_option
+@friendly_errors
+def mcp(index_path, watch_paths, allow_index, reader, device):
+    """Serve the index to AI agents over the Model Context Protocol, on stdio.
+
+    An MCP client (Claude Desktop, an IDE, an agent framework) starts this
+    command and talks to it on stdin and stdout; every log line goes to stderr.
+    Tools: ask, search, get, info (and index, with --allow-index)."""
+    import contextlib
+    import sys
+
+    from .index import Index
+    from .mcp_server import create_mcp_server
+    from .watch import Watcher
+
+    _quiet_transformers()
+    with Index(index_path, device=device, reader=reader, lock_timeout=MCP_WRITE_WAIT) as idx, \
+            contextlib.ExitStack() as running:
+        with contextlib.redirect_stdout(sys.stderr):  # whatever loading prints must not reach the protocol
+            indexed = _load_models(idx)
+            if watch_paths:
+                watcher = Watcher(idx, watch_paths, on_update=_echo_update, notify=_echo_err)
+                _echo_err(f"Watching {', '.join(map(str, watch_paths))} into {index_path}.")
+                running.enter_context(watcher.start(wait=not indexed))  # a new index is built before serving
+        _echo_err(f"bertsearch MCP server on stdio for {index_path} (tools: ask, search, get, info"
+                  f"{', index' if allow_index else ''}).")
+        with contextlib.suppress(KeyboardInterrupt):
+            create_mcp_server(idx, allow_index=allow_index).run("stdio")
+
+
+MCP_WRITE_WAIT = 10.0  # seconds a write (the watcher's, or the `index` tool's) waits for another writer
+
+
+def _load_models(idx) -> bool:
+    """Load the encoder and reader now, once, rather than on the first call; False if nothing is indexed yet."""
+    from .errors import IndexNotFoundError
+
+    idx.reader
+    try:
+        idx.encoder
+    except IndexNotFoundError:
+        return False
+    return True
+
+
 def _echo_err(line: str) -> None:
     click.echo(line, err=True)
 

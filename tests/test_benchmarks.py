@@ -103,3 +103,13 @@ def test_no_answer_benchmark_scores_three_thresholds(script, tiny_bert, tiny_qa,
     assert out["always answering"]["answered"] == 1.0
     # The best cut on these very scores is never worse than answering always.
     assert out["best cut here"]["f1"] >= out["always answering"]["f1"]
+
+
+def test_watch_benchmark_smoke(script, tiny_bert, tmp_path):
+    script("watch").main(["--smoke", "--model", tiny_bert, "--out-dir", str(tmp_path)])
+    data = result(tmp_path, "watch")
+    assert data["watch"]["runs"] == data["index_after_each_save"]["runs"] == 3
+    stress = data["stress"]
+    assert sum(stress["operations"].values()) == 40 and stress["idle"]
+    assert stress["equal_to_fresh_index"] and stress["update_failure_count"] == stress["search_error_count"] == 0
+    assert (tmp_path / "watch.md").read_text().startswith("## Watching a folder")
