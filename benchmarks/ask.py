@@ -21,9 +21,9 @@ def main(argv=None):
     import numpy as np
 
     from bertsearch.device import effective_precision
-    from bertsearch.evaluation import timed_calls, write_corpus
+    from bertsearch.eval.evaluation import timed_calls, write_corpus
     from bertsearch.index import Index
-    from bertsearch.squad import read_squad_json, squad_metrics, squad_questions
+    from bertsearch.eval.squad import read_squad_json, squad_metrics, squad_questions
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad", default=str(SQUAD_DEV))
@@ -62,9 +62,9 @@ def main(argv=None):
                 order = list(indexes) if (i + r) % 2 == 0 else list(indexes)[::-1]
                 for p in order:
                     index = indexes[p]
-                    with timed_calls(index.encoder, "encode") as enc, timed_calls(index.reader, "spans") as rd:
+                    with timed_calls(index.encoder, "encode") as enc, timed_calls(index.reader, "read_batch") as rd:
                         started = time.perf_counter()
-                        result = index.ask(q.question, k=args.k, top_n=1, always_answer=True)
+                        result = index.ask(q.question, k=args.k, alternatives=0, always_answer=True)
                         total = 1000 * (time.perf_counter() - started)
                     for name, value in (("encode", sum(enc)), ("read", sum(rd)),
                                         ("search", total - sum(enc) - sum(rd)), ("total", total)):

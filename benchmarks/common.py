@@ -124,7 +124,7 @@ def write_result(name: str, data: dict, out_dir: str | Path | None = None, devic
 
 def squad_paragraphs_and_questions(path: str | Path = SQUAD_DEV):
     """SQuAD paragraphs in file order, and (question, answers, paragraph number) for each question."""
-    from bertsearch.squad import load_squad
+    from bertsearch.eval.squad import load_squad
 
     paragraphs, numbers, questions = [], {}, []
     for q in load_squad(path):

@@ -50,7 +50,7 @@ def main(argv=None):
 
     from bertsearch.device import choose_device, effective_precision
     from bertsearch.encoder import Encoder
-    from bertsearch.models import DEFAULT_ENCODER, resolve_model_path
+    from bertsearch.checkpoints import DEFAULT_ENCODER, resolve_model_path
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=DEFAULT_ENCODER)

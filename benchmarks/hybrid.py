@@ -8,7 +8,7 @@ the question vectors are cached under --cache, so modes and settings are compare
 without encoding again. Latency is timed end to end (`Index.search`, query
 encoding included) on a fixed sample of questions, the modes taking turns.
 
-    python benchmarks/hybrid.py --squad ../shared/data/squad/dev-v1.1.json
+    python benchmarks/fusion.py --squad ../shared/data/squad/dev-v1.1.json
 """
 
 import argparse
@@ -24,8 +24,7 @@ import numpy as np
 
 from squad_files import build_index
 
-from bertsearch import hybrid
-from bertsearch.filters import Filters
+from bertsearch import fusion
 
 KS = (1, 5, 20)
 
@@ -33,9 +32,9 @@ KS = (1, 5, 20)
 def first_hits(index, questions, vectors, mode: str) -> np.ndarray:
     """Rank (0-based) of the first passage holding a gold answer; 10**6 when none in the top 20."""
     found = np.full(len(questions), 10**6)
-    for q, (question, answers) in enumerate(questions):
+    ranked = index.search_many([q for q, _ in questions], k=max(KS), mode=mode, vectors=vectors)
+    for q, ((_, answers), results) in enumerate(zip(questions, ranked)):
         answers = [a.lower() for a in answers if a.strip()]
-        results = index._retrieve(question, max(KS), mode, Filters(), vector=vectors[q : q + 1])
         for rank, result in enumerate(results):
             if any(a in result.text.lower() for a in answers):
                 found[q] = rank
@@ -75,27 +74,27 @@ def main():
     if not vectors_file.exists():
         np.save(vectors_file, index.encoder.encode([q for q, _ in questions]))
     vectors = np.load(vectors_file)
-    lengths = [len(r[0]) for r in index.store.db.execute("select text from passages")]
+    lengths = [len(p.text) for p in index.passages()]
 
     rows = {}
     for mode in ("dense", "bm25", "hybrid"):
         rows[mode] = recall(first_hits(index, questions, vectors, mode))
         print(mode, rows[mode], flush=True)
-    tuned = hybrid.DENSE_WEIGHT, hybrid.FORM
-    hybrid.DENSE_WEIGHT, hybrid.FORM = 0.5, "zscore"
+    tuned = fusion.DENSE_WEIGHT, fusion.FORM
+    fusion.DENSE_WEIGHT, fusion.FORM = 0.5, "zscore"
     rows["plain z-score sum"] = recall(first_hits(index, questions, vectors, "hybrid"))
-    hybrid.DENSE_WEIGHT, hybrid.FORM = tuned
+    fusion.DENSE_WEIGHT, fusion.FORM = tuned
     print("plain z-score sum", rows["plain z-score sum"], flush=True)
     timing = latencies(index, questions, args.latency_sample, ("dense", "bm25", "hybrid"))
 
     report = {
         "date": date.today().isoformat(), "machine": f"{platform.machine()} {platform.processor()}".strip(),
-        "device": index.encoder.device, "documents": index.info()["documents"], "passages": len(lengths),
+        "device": index.encoder.device, "documents": index.info().documents, "passages": len(lengths),
         "questions": len(questions), "median_passage_chars": statistics.median(lengths),
-        "fusion": {"form": hybrid.FORM, "dense_weight": hybrid.DENSE_WEIGHT, "candidates": hybrid.CANDIDATES},
+        "fusion": {"form": fusion.FORM, "dense_weight": fusion.DENSE_WEIGHT, "candidates": fusion.CANDIDATES},
         "recall": rows, "latency": timing,
     }
-    (args.cache / "hybrid.json").write_text(json.dumps(report, indent=1))
+    (args.cache / "fusion.json").write_text(json.dumps(report, indent=1))
     print(json.dumps(report, indent=1))
     print("\n| mode | top-1 | top-5 | top-20 | p50 ms | p95 ms |\n|---|---|---|---|---|---|")
     for mode, row in rows.items():

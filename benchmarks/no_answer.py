@@ -21,9 +21,9 @@ from common import REPO
 
 
 def main(argv=None):
-    from bertsearch.evaluation import write_corpus
+    from bertsearch.eval.evaluation import write_corpus
     from bertsearch.index import Index
-    from bertsearch.squad import best_no_answer_threshold, read_squad_json, squad_metrics, squad_questions
+    from bertsearch.eval.squad import best_no_answer_threshold, read_squad_json, squad_metrics, squad_questions
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad", default=str(REPO.parent / "shared" / "data" / "squad" / "dev-v2.0.json"))
@@ -45,7 +45,7 @@ def main(argv=None):
         started = time.perf_counter()
         best = []
         for q in questions:
-            answers = index.ask(q.question, k=args.k, top_n=5).answers
+            answers = index.ask(q.question, k=args.k, alternatives=4).answers
             best.append((answers[0].text, max(a.score for a in answers)) if answers else ("", float("-inf")))
         seconds = time.perf_counter() - started
         index.close()

@@ -29,7 +29,7 @@ def recall(passages: np.ndarray, queries: np.ndarray, gold: np.ndarray, ks=(1, 5
 def main(argv=None):
     from common import squad_paragraphs_and_questions
     from bertsearch.encoder import Encoder
-    from bertsearch.models import DEFAULT_ENCODER
+    from bertsearch.checkpoints import DEFAULT_ENCODER
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad", default="../shared/data/squad/dev-v1.1.json")

@@ -24,7 +24,7 @@ import tempfile
 
 from common import SQUAD_DEV, in_turns, spread, squad_paragraphs_and_questions, write_result
 
-from bertsearch.models import BUNDLED_READER
+from bertsearch.checkpoints import BUNDLED_READER
 
 WINDOW = dict(max_length=384, stride=128, max_answer_length=30)
 
@@ -104,7 +104,7 @@ def contenders(model_path: str, pairs, batch_size: int, precisions=("fp32", "bf1
 def agreement(answers: dict, reference: str, single_window: list[bool]) -> dict:
     """Share of questions where each contender's top answer is the reference's (same context and span),
     over all questions and over those whose paragraph fits one window."""
-    from bertsearch.squad import normalize_answer
+    from bertsearch.eval.squad import normalize_answer
 
     base = answers[reference]
     out = {}
@@ -125,14 +125,14 @@ def fits_one_window(model_path: str, pairs) -> list[bool]:
     from bertsearch.reader import Reader
 
     reader = Reader(model_path, device="cpu", **WINDOW)
-    windows = reader._windows(reader._shorten([q for q, _ in pairs]), [cs[0] for _, cs in pairs])
+    windows = reader.windows([q for q, _ in pairs], [cs[0] for _, cs in pairs])
     counts = Counter(windows["overflow_to_sample_mapping"])
     return [counts[i] == 1 for i in range(len(pairs))]
 
 
 def main(argv=None):
     from bertsearch.device import effective_precision
-    from bertsearch.models import DEFAULT_ENCODER, resolve_model_path
+    from bertsearch.checkpoints import DEFAULT_ENCODER, resolve_model_path
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad", default=str(SQUAD_DEV))

@@ -29,9 +29,9 @@ def bert_base_qa(folder: str, tokenizer) -> str:
 
 
 def main(argv=None):
-    from bertsearch.models import BUNDLED_READER_PATH
+    from bertsearch.checkpoints import BUNDLED_READER_PATH
     from bertsearch.reader import Reader
-    from bertsearch.squad import load_squad
+    from bertsearch.eval.squad import load_squad
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad", default=str(SQUAD_DEV))

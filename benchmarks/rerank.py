@@ -19,35 +19,32 @@ Three steps, so that the reader can run on a GPU machine that has no faiss:
 """
 
 import argparse
-import collections
 import gzip
 import json
-import re
-import string
 from pathlib import Path
 
 import numpy as np
 
 from squad_files import load_articles, write_articles
 
+from bertsearch.eval.squad import exact_match, f1_score
+
 K = 20
 KS = (1, 5, 20)
-PUNCTUATION = set(string.punctuation)
 WEIGHTS = [round(w, 2) for w in np.arange(0.0, 1.001, 0.05)]
 
 
 def candidates(squad: str, every: int, cache: Path) -> None:
     from bertsearch import Index
-    from bertsearch.filters import Filters
 
     questions = write_articles(load_articles(squad, every), cache / "articles")
     vectors = np.load(cache / "questions.npy")
     index = Index(cache / "index")
-    rows = list(index.store.db.execute("select id, text from passages order by id"))
+    rows = sorted((p.id, p.text) for p in index.passages())
     position = {row[0]: n for n, row in enumerate(rows)}
     ranked, scores = [], []
-    for q, (question, _) in enumerate(questions):
-        results = index._retrieve(question, K, "hybrid", Filters(), vector=vectors[q : q + 1])
+    found = index.search_many([q for q, _ in questions], k=K, mode="hybrid", vectors=vectors)
+    for results in found:
         ranked.append([position[r.id] for r in results] + [-1] * (K - len(results)))
         scores.append([r.score for r in results] + [None] * (K - len(results)))
     data = {"squad": squad, "every": every, "questions": [q for q, _ in questions],
@@ -56,21 +53,6 @@ def candidates(squad: str, every: int, cache: Path) -> None:
     with gzip.open(cache / "candidates.json.gz", "wt", encoding="utf-8") as file:
         json.dump(data, file)
     print(f"{len(questions)} questions, {len(rows)} passages -> {cache / 'candidates.json.gz'}")
-
-
-def normalise_answer(text: str) -> str:
-    """SQuAD v1.1's official normalisation: lower case, no punctuation, articles or extra spaces."""
-    text = "".join(c for c in text.lower() if c not in PUNCTUATION)
-    return " ".join(re.sub(r"\b(a|an|the)\b", " ", text).split())
-
-
-def f1(prediction: str, gold: str) -> float:
-    predicted, wanted = normalise_answer(prediction).split(), normalise_answer(gold).split()
-    common = sum((collections.Counter(predicted) & collections.Counter(wanted)).values())
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(predicted), common / len(wanted)
-    return 2 * precision * recall / (precision + recall)
 
 
 def zscore(scores: np.ndarray) -> np.ndarray:
@@ -114,8 +96,8 @@ class Run:
             start, end = self.spans[q, j]
             answer = self.data["passages"][self.ids[q, j]][start:end]
             answers = self.data["answers"][q]
-            self.quality[q, j] = (max(float(normalise_answer(answer) == normalise_answer(a)) for a in answers),
-                                  max(f1(answer, a) for a in answers))
+            self.quality[q, j] = (max(exact_match(answer, a) for a in answers),
+                                  max(f1_score(answer, a) for a in answers))
         return self.quality[q, j]
 
     def measure(self, scores: np.ndarray) -> dict:

@@ -35,9 +35,7 @@ def best_in_windows(reader, starts, ends, context_mask):
 
 def score_pairs(reader, questions, passages, pairs, batch_size=512):
     """Best span score and character offsets for each (question index, passage index) pair."""
-    asked = sorted({q for q, _ in pairs})
-    short = dict(zip(asked, reader._shorten([questions[q] for q in asked])))
-    windows = reader._windows([short[q] for q, _ in pairs], [passages[p] for _, p in pairs])
+    windows = reader.windows([questions[q] for q, _ in pairs], [passages[p] for _, p in pairs])
     count = len(windows["input_ids"])
     owner = np.array(windows["overflow_to_sample_mapping"])
     order = sorted(range(count), key=lambda w: -len(windows["input_ids"][w]))
@@ -49,7 +47,7 @@ def score_pairs(reader, questions, passages, pairs, batch_size=512):
             batch = order[first : first + batch_size]
             features = reader.tokenizer.pad({k: [windows[k][w] for w in batch] for k in keys},
                                             return_tensors="pt").to(reader.device)
-            output = reader._forward(features)
+            output = reader.model(**features)
             # Context tokens: the second segment, less its closing [SEP] and the padding.
             mask = ((features["token_type_ids"] == 1) & (features["attention_mask"] == 1)
                     & (features["input_ids"] != reader.tokenizer.sep_token_id))

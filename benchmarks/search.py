@@ -94,38 +94,14 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-class _GivenVector:
-    """Stands in for the encoder: hands Index.search the query's vector."""
-
-    vector = None
-
-    def encode(self, texts, **kwargs):
-        return self.vector
-
-
-def vector_index(folder: Path):
-    from bertsearch.index import Index
-
-    class VectorIndex(Index):
-        """Index.search, with the query's vector given instead of encoded."""
-
-        given = _GivenVector()
-
-        @property
-        def encoder(self):
-            return self.given
-
-    return VectorIndex(folder)
-
-
 def time_searches(index, queries: np.ndarray, k: int, rounds: int) -> tuple[dict, np.ndarray]:
-    """Per-query microseconds of raw FAISS and of Index.search, in turns; and FAISS's ids.
+    """Per-query microseconds of raw FAISS and of Index.search (`search_many` given the query's vector), in turns; and FAISS's ids.
 
     Each query runs once per round both ways, the order alternating. A query's
     latency is its best over the rounds, which drops the times another process
     took the core; the per-round medians give the spread.
     """
-    faiss_index = index.store.faiss
+    faiss_index = index.store.vector_index().index
     raw = np.zeros((rounds, len(queries)))
     ours = np.zeros((rounds, len(queries)))
     raw_cpu, ours_cpu = np.zeros_like(raw), np.zeros_like(ours)  # this process's CPU time: blind to other processes
@@ -134,13 +110,12 @@ def time_searches(index, queries: np.ndarray, k: int, rounds: int) -> tuple[dict
         found = []
         for i in range(len(queries)):
             query = queries[i : i + 1]
-            index.given.vector = query
             for turn in ((0, 1) if (i + r) % 2 == 0 else (1, 0)):
                 started, started_cpu = time.perf_counter(), time.process_time()
                 if turn == 0:
                     _, hit_ids = faiss_index.search(query, k)
                 else:
-                    results = index.search("synthetic query", k=k, mode=MODE)
+                    results = index.search_many(["synthetic query"], k=k, mode=MODE, vectors=query)[0]
                 elapsed = 1e6 * (time.perf_counter() - started)
                 (raw if turn == 0 else ours)[r, i] = elapsed
                 (raw_cpu if turn == 0 else ours_cpu)[r, i] = 1e6 * (time.process_time() - started_cpu)
@@ -185,7 +160,8 @@ def run_size(n: int, queries: int, k: int, rounds: int, workdir: str | None, thr
              ef_search: int = HNSW_EF_SEARCH) -> dict:
     import faiss
 
-    from bertsearch.store import FAISS_PATTERN
+    from bertsearch import Index
+    from bertsearch.vectors import FILE_PATTERN
 
     faiss.omp_set_num_threads(threads)
 
@@ -202,12 +178,12 @@ def run_size(n: int, queries: int, k: int, rounds: int, workdir: str | None, thr
         out["sqlite_mb"] = (folder / "index.db").stat().st_size / 1e6
 
         # Flat: the FAISS index bertsearch derives from SQLite, and the file it saves.
-        index = vector_index(folder)
+        index = Index(folder)
         started = time.perf_counter()
-        flat = index.store.faiss
+        flat = index.store.vector_index().index
         build = time.perf_counter() - started
         started = time.perf_counter()
-        index.store.save_faiss()
+        index.store.save_vectors()
         out["flat"] = {"build_s": build, "save_s": time.perf_counter() - started,
                        "rss_mb_after_build": current_rss_mb(), "peak_rss_mb": peak_rss_mb()}
         out["flat"].update(time_searches(index, query_vectors, k, rounds)[0])
@@ -229,10 +205,10 @@ def run_size(n: int, queries: int, k: int, rounds: int, workdir: str | None, thr
         build = time.perf_counter() - started
         faiss.omp_set_num_threads(threads)
         del vectors
-        faiss.write_index(hnsw, str(folder / FAISS_PATTERN.format(generation)))
+        faiss.write_index(hnsw, str(folder / FILE_PATTERN.format(generation)))
         del hnsw
-        index = vector_index(folder)
-        loaded = index.store.faiss
+        index = Index(folder)
+        loaded = index.store.vector_index().index
         assert "HNSW" in type(faiss.downcast_index(loaded.index)).__name__, "the store did not load the HNSW file"
         faiss.downcast_index(loaded.index).hnsw.efSearch = ef_search
         out["hnsw"] = {"M": hnsw_m, "efSearch": ef_search, "build_s": build, "build_threads": build_threads,

@@ -5,7 +5,6 @@ a user would: files, split with the index's default passage settings.
 """
 
 import json
-import re
 from pathlib import Path
 
 
@@ -16,18 +15,13 @@ def load_articles(squad: str, every: int = 1) -> list[dict]:
 
 
 def write_articles(articles: list[dict], folder: Path) -> list[tuple[str, list[str]]]:
-    """One file per article; returns (question, gold answers) for every question."""
-    folder.mkdir(parents=True, exist_ok=True)
-    questions = []
-    for number, article in enumerate(articles):
-        name = f"{number:03d}-{re.sub(r'[^A-Za-z0-9]+', '_', article['title'])[:60]}.txt"
-        text = "\n\n".join(p["context"].strip() for p in article["paragraphs"]) + "\n"
-        path = folder / name
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-        for paragraph in article["paragraphs"]:
-            questions += [(qa["question"], [a["text"] for a in qa["answers"]]) for qa in paragraph["qas"]]
-    return questions
+    """One file per article (`bertsearch.eval.evaluation.write_corpus`); returns (question, gold answers)
+    for every question."""
+    from bertsearch.eval.evaluation import write_corpus
+
+    write_corpus(articles, folder)
+    return [(qa["question"], [a["text"] for a in qa["answers"]])
+            for article in articles for paragraph in article["paragraphs"] for qa in paragraph["qas"]]
 
 
 def build_index(squad: str, cache: Path, every: int = 1, device: str | None = None):

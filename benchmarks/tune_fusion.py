@@ -3,7 +3,7 @@
 Indexes every `--every`-th train article as a file (default settings), encodes
 the questions once, scores every question against every passage with cosine and
 with FTS5 BM25 (one in-memory FTS5 table per tokenizer), caches all of it under
-`--cache`, then replays bertsearch's fusion (`bertsearch.hybrid.fuse` logic:
+`--cache`, then replays bertsearch's fusion (`bertsearch.fusion.fuse` logic:
 each side nominates N candidates, both scores for all, normalised, weighted sum)
 for a grid of settings. A hit: a retrieved passage containing a gold answer
 (case-insensitive substring).
@@ -21,7 +21,7 @@ import numpy as np
 
 from squad_files import build_index
 
-from bertsearch import hybrid, lexical
+from bertsearch import bm25, fusion
 
 TOKENIZERS = {
     "porter": "porter unicode61 remove_diacritics 2",
@@ -32,10 +32,12 @@ KS = (1, 5, 20)
 
 
 def passages_of(index) -> tuple[np.ndarray, list[str], np.ndarray]:
-    rows = list(index.store.db.execute("select id, text, vector from passages order by id"))
-    ids = np.array([r[0] for r in rows])
-    vectors = np.stack([np.frombuffer(r[2], dtype=np.float32) for r in rows])
-    return ids, [r[1] for r in rows], vectors
+    passages = sorted(index.passages(), key=lambda p: p.id)
+    with index.store.snapshot():
+        batches = list(index.store.iter_vectors(index.info().dim))
+    ids = np.concatenate([i for i, _ in batches])
+    assert ids.tolist() == [p.id for p in passages]
+    return ids, [p.text for p in passages], np.concatenate([v for _, v in batches])
 
 
 def cached(path: Path, compute):
@@ -62,7 +64,7 @@ def bm25_matrix(texts, questions, tokenizer: str, stopwords) -> np.ndarray:
     db.executemany("insert into t(rowid, text) values (?, ?)", enumerate(texts))
     scores = np.zeros((len(questions), len(texts)), dtype=np.float32)
     for q, (question, _) in enumerate(questions):
-        expression = lexical.match_expression(question, stopwords)
+        expression = bm25.match_expression(question, stopwords)
         if expression:
             for rowid, score in db.execute("select rowid, -bm25(t) from t where t match ?", [expression]):
                 scores[q, rowid] = score
@@ -98,8 +100,8 @@ def fused_ranks(dense, bm25, gold, form, weights, n) -> dict:
     found = {w: np.full(len(gold), 10**6) for w in weights}
     for q in range(len(gold)):
         candidates = np.union1d(top_n(dense[q], n), top_n(bm25[q], n, positive=True))
-        d = hybrid._normalise(dense[q, candidates].astype(np.float64), form)
-        b = hybrid._normalise(bm25[q, candidates].astype(np.float64), form)
+        d = fusion.normalise(dense[q, candidates].astype(np.float64), form)
+        b = fusion.normalise(bm25[q, candidates].astype(np.float64), form)
         hits_here = gold[q, candidates]
         for w in weights:
             order = np.argsort(-(w * d + (1 - w) * b), kind="stable")[: max(KS)]
@@ -129,7 +131,7 @@ def main():
     print("dense", report["dense"], flush=True)
     bm25s = {}
     for name, tokenizer in TOKENIZERS.items():
-        for stop_name, stopwords in (("stopwords", lexical.STOPWORDS), ("all-words", frozenset())):
+        for stop_name, stopwords in (("stopwords", bm25.STOPWORDS), ("all-words", frozenset())):
             key = f"{name}/{stop_name}"
             bm25s[key] = cached(args.cache / f"bm25-{name}-{stop_name}.npy",
                                 lambda: bm25_matrix(texts, questions, tokenizer, stopwords))
@@ -138,7 +140,7 @@ def main():
 
     weights = [round(w, 2) for w in np.arange(0.2, 0.81, 0.05)]
     for key in bm25s:
-        for form in hybrid.FORMS:
+        for form in fusion.FORMS:
             for n in (20, 50, 100, 200):
                 if (key != "porter/stopwords") and (form != "zscore" or n != 100):
                     continue

@@ -10,15 +10,20 @@ Names are imported on first use, so `import bertsearch` stays cheap.
 """
 
 import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
 _EXPORTS = {
     "Index": "index",
-    "SearchResult": "index",
-    "Answer": "index",
-    "AskResult": "index",
-    "IndexReport": "index",
+    "SearchResult": "results",
+    "Answer": "results",
+    "AskResult": "results",
+    "IndexReport": "ingest",
+    "IndexInfo": "results",
+    "DocumentInfo": "results",
+    "Passage": "results",
+    "MODES": "search_modes",
     "CheckReport": "check",
     "Watcher": "watch",
     "Update": "watch",
@@ -27,6 +32,7 @@ _EXPORTS = {
     "Span": "reader",
     "BertsearchError": "errors",
     "IndexNotFoundError": "errors",
+    "DocumentNotFoundError": "errors",
     "SettingsMismatchError": "errors",
     "EncoderMismatchError": "errors",
     "ModelLoadError": "errors",
@@ -40,6 +46,29 @@ _EXPORTS = {
 }
 
 __all__ = [*_EXPORTS, "__version__"]
+
+if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name loads on first use
+    from .check import CheckReport
+    from .encoder import Encoder
+    from .errors import (
+        BertsearchError,
+        CorruptIndexError,
+        DocumentNotFoundError,
+        EncoderMismatchError,
+        IndexLockedError,
+        IndexNotFoundError,
+        InvalidQueryError,
+        InvalidSettingError,
+        ModelLoadError,
+        NoReaderError,
+        NothingToIndexError,
+        SettingsMismatchError,
+    )
+    from .index import Index
+    from .ingest import IndexReport
+    from .reader import Reader, Span
+    from .results import Answer, AskResult, DocumentInfo, IndexInfo, Passage, SearchResult
+    from .search_modes import MODES
 
 
 def __getattr__(name: str):

@@ -11,6 +11,7 @@ import numpy as np
 
 from .encoder import POOLINGS
 from .store import Store
+from .vectors import VectorIndex
 
 UNIT_TOLERANCE = 1e-3
 
@@ -39,15 +40,15 @@ class CheckReport:
 
 
 def check_store(store: Store) -> CheckReport:
-    """Verify SQLite's integrity, FAISS/SQLite agreement and the stored encoder, as of one moment."""
+    """Verify SQLite's integrity, vectors/SQLite agreement and the stored encoder, as of one moment."""
     with store.snapshot():
         counts = store.counts()
         generation = store.generation
         encoder = store.meta("encoder")
-        faiss_path = store.faiss_path(generation)
+        vector_file = store.vector_file(generation)
         report = CheckReport(
-            index=str(store.folder.resolve()), sqlite=_integrity(store), generation=generation,
-            faiss_file=faiss_path.name if faiss_path.exists() else None, faiss_vectors=None,
+            index=str(store.folder.resolve()), sqlite=store.integrity(), generation=generation,
+            faiss_file=vector_file.name if vector_file.exists() else None, faiss_vectors=None,
             encoder=encoder, **counts,
         )
         if report.sqlite != "ok":
@@ -55,7 +56,7 @@ def check_store(store: Store) -> CheckReport:
                                    "index your documents again into a new --index folder")
         report.problems += _row_problems(store)
         report.problems += _encoder_problems(store, encoder, counts["passages"])
-        report.problems += _faiss_problems(store, report, encoder)
+        report.problems += _vector_problems(store, report, encoder)
         if report.faiss_file is None and report.passages:
             report.notes.append(f"no FAISS file for generation {generation} yet: readers rebuild it "
                                 "from SQLite in memory (the next write, or --repair, saves it)")
@@ -67,35 +68,25 @@ def check_store(store: Store) -> CheckReport:
 
 
 def repair_store(store: Store) -> list[str]:
-    """Rebuild the FAISS file from SQLite and remove stale files. The caller holds the writer lock."""
-    done = [f"rebuilt {store.faiss_path(store.generation).name} from SQLite"]
+    """Rebuild the vector file from SQLite and remove stale files. The caller holds the writer lock."""
+    done = [f"rebuilt {store.vector_file().name} from SQLite"]
     stale = [f.name for f in store.stale_files()]
-    with store.snapshot():
-        store._faiss = store._rebuild_faiss()
-        store._faiss_generation, store._faiss_file = store.generation, None
-    store.save_faiss()
+    store.rebuild_vectors()
+    store.save_vectors()
     if stale:
         done.append("removed " + ", ".join(stale))
     return done
 
 
-def _integrity(store: Store) -> str:
-    rows = [row[0] for row in store.db.execute("pragma integrity_check")]
-    return "ok" if rows == ["ok"] else "; ".join(rows[:3])
+ROW_PROBLEMS = {
+    "orphan_passages": "{} passages belong to no document",
+    "duplicate_passages": "{} passages are stored twice",
+    "empty_documents": "{} documents have no passages",
+}
 
 
 def _row_problems(store: Store) -> list[str]:
-    problems = []
-    orphans = _scalar(store, "select count(*) from passages where document_id not in (select id from documents)")
-    if orphans:
-        problems.append(f"{orphans} passages belong to no document")
-    twice = _scalar(store, "select count(*) from (select 1 from passages group by document_id, seq having count(*) > 1)")
-    if twice:
-        problems.append(f"{twice} passages are stored twice")
-    empty = _scalar(store, "select count(*) from documents where id not in (select document_id from passages)")
-    if empty:
-        problems.append(f"{empty} documents have no passages")
-    return problems
+    return [ROW_PROBLEMS[name].format(count) for name, count in store.row_problems().items() if count]
 
 
 def _encoder_problems(store: Store, encoder: dict | None, passages: int) -> list[str]:
@@ -108,12 +99,12 @@ def _encoder_problems(store: Store, encoder: dict | None, passages: int) -> list
     if encoder["pooling"] not in POOLINGS:
         problems.append(f"the recorded pooling {encoder['pooling']!r} is not one of {', '.join(POOLINGS)}")
     dim = encoder["dim"]
-    wrong = _scalar(store, "select count(*) from passages where length(vector) != ?", [4 * int(dim)])
+    wrong = store.vectors_not_of_dim(dim)
     if wrong:
         problems.append(f"{wrong} passage vectors are not {dim}-dimensional like the recorded encoder's")
         return problems
     not_unit = 0
-    for _, vectors in _sqlite_vectors(store, dim):
+    for _, vectors in store.iter_vectors(dim):
         norms = np.linalg.norm(vectors, axis=1)
         not_unit += int(np.sum(~np.isfinite(norms) | (np.abs(norms - 1) > UNIT_TOLERANCE)))
     if not_unit:
@@ -121,49 +112,32 @@ def _encoder_problems(store: Store, encoder: dict | None, passages: int) -> list
     return problems
 
 
-def _faiss_problems(store: Store, report: CheckReport, encoder: dict | None) -> list[str]:
-    """Compare the FAISS file for the current generation with SQLite, id by id and vector by vector."""
-    import faiss
-
+def _vector_problems(store: Store, report: CheckReport, encoder: dict | None) -> list[str]:
+    """Compare the vector file for the current generation with SQLite, id by id and vector by vector."""
     if report.faiss_file is None:
         return []
-    path = store.faiss_path(report.generation)
+    path = store.vector_file(report.generation)
     try:
-        index = faiss.read_index(str(path))
+        saved = VectorIndex.read(path, report.generation)
     except Exception as error:
         if not path.exists():  # a writer replaced it with a newer generation's file meanwhile
             report.faiss_file = None
             return []
         detail = " ".join(str(error).split())[:200]
         return [f"{report.faiss_file} cannot be read ({detail}): --repair rebuilds it"]
-    report.faiss_vectors = index.ntotal
-    if encoder and index.d != encoder.get("dim"):
-        return [f"{report.faiss_file} holds {index.d}-dimensional vectors, the encoder {encoder.get('dim')}"]
-    faiss_ids = faiss.vector_to_array(index.id_map).astype(np.int64)
-    order = np.argsort(faiss_ids)
-    faiss_ids = faiss_ids[order]
-    sqlite_ids = np.array([row[0] for row in store.db.execute("select id from passages order by id")], dtype=np.int64)
+    report.faiss_vectors = saved.count
+    if encoder and saved.dim != encoder.get("dim"):
+        return [f"{report.faiss_file} holds {saved.dim}-dimensional vectors, the encoder {encoder.get('dim')}"]
+    faiss_ids, stored = saved.ids_and_vectors()
+    sqlite_ids = store.passage_id_array()
     missing = np.setdiff1d(sqlite_ids, faiss_ids).size
     extra = np.setdiff1d(faiss_ids, sqlite_ids).size
     if missing or extra or len(faiss_ids) != len(sqlite_ids):
         return [f"{report.faiss_file} disagrees with SQLite: {missing} passages missing from FAISS, "
                 f"{extra} FAISS vectors with no passage (--repair rebuilds it)"]
-    stored = faiss.downcast_index(index.index).reconstruct_n(0, index.ntotal)[order]
-    for positions, vectors in _sqlite_vectors(store, index.d):
-        if not np.array_equal(stored[positions], vectors):
-            return [f"{report.faiss_file} holds other vectors than SQLite (--repair rebuilds it)"]
-    return []
-
-
-def _sqlite_vectors(store: Store, dim: int, batch: int = 10_000):
-    """(positions in id order, vectors) of all passages, a batch at a time."""
-    rows = store.db.execute("select vector from passages order by id")
     first = 0
-    while chunk := rows.fetchmany(batch):
-        vectors = np.frombuffer(b"".join(row[0] for row in chunk), dtype=np.float32).reshape(len(chunk), dim)
-        yield slice(first, first + len(chunk)), vectors
-        first += len(chunk)
-
-
-def _scalar(store: Store, sql: str, params=()) -> int:
-    return store.db.execute(sql, list(params)).fetchone()[0]
+    for _, vectors in store.iter_vectors(saved.dim):
+        if not np.array_equal(stored[first : first + len(vectors)], vectors):
+            return [f"{report.faiss_file} holds other vectors than SQLite (--repair rebuilds it)"]
+        first += len(vectors)
+    return []

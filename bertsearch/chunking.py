@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from .errors import InvalidSettingError
+
 DEFAULT_PASSAGE_TOKENS = 200
 DEFAULT_OVERLAP_TOKENS = 40
 
@@ -21,9 +23,13 @@ TokenSpans = Callable[[Sequence[str]], list[list[tuple[int, int]]]]
 
 
 @dataclass
-class Passage:
+class Chunk:
+    """A passage about to be stored: its character span in the text, the line it starts on
+    (1-based), its text and the hash that lets an unchanged text keep its vector."""
+
     start: int
     end: int
+    line: int
     text: str
     content_hash: str
 
@@ -43,23 +49,51 @@ def split_passages(
     token_spans: TokenSpans,
     passage_tokens: int = DEFAULT_PASSAGE_TOKENS,
     overlap_tokens: int = DEFAULT_OVERLAP_TOKENS,
-) -> list[Passage]:
+) -> list[Chunk]:
     """Split `text` into passages of at most `passage_tokens` tokens.
 
     Consecutive passages cut inside a paragraph share up to `overlap_tokens`
     tokens of whole sentences, so an answer near the cut is whole in one of them.
     """
-    if passage_tokens < 1 or not 0 <= overlap_tokens < passage_tokens:
-        raise ValueError("need passage_tokens >= 1 and 0 <= overlap_tokens < passage_tokens")
+    check_sizes(passage_tokens, overlap_tokens)
     units = _units(text, token_spans, passage_tokens)
     passages = []
     first = 0
     while first < len(units):
         last = _passage_end(units, first, passage_tokens)
         start, end = units[first].start, units[last - 1].end
-        passages.append(Passage(start, end, text[start:end], content_hash(text[start:end])))
+        line = text.count("\n", 0, start) + 1
+        passages.append(Chunk(start, end, line, text[start:end], content_hash(text[start:end])))
         first = last if last == len(units) else _overlap_start(units, first, last, overlap_tokens)
     return passages
+
+
+def join_passages(passages: Sequence) -> str:
+    """The text `split_passages` cut, rebuilt from passages (anything with start, end, line and text),
+    in order. Text between passages is not kept: each gap gets the line breaks that put the next
+    passage on its line, padded with spaces before them."""
+    parts, end, line = [], 0, 1
+    for passage in passages:
+        if passage.end <= end:  # wholly inside the previous passage
+            continue
+        if passage.start >= end:
+            gap, breaks = passage.start - end, max(passage.line - line, 0)
+            parts.append(" " * max(gap - breaks, 0) + "\n" * min(breaks, gap) + passage.text)
+        else:  # overlapping the previous passage: add only what is new
+            parts.append(passage.text[end - passage.start :])
+        line += parts[-1].count("\n")
+        end = passage.end
+    return "".join(parts)
+
+
+def check_sizes(passage_tokens: int, overlap_tokens: int, limit: int | None = None) -> None:
+    """InvalidSettingError unless 1 <= passage_tokens (<= limit, the encoder's) and 0 <= overlap_tokens < passage_tokens."""
+    if limit is not None and passage_tokens > limit:
+        raise InvalidSettingError(f"passages of {passage_tokens} tokens do not fit this encoder: use at most {limit}")
+    if passage_tokens < 1:
+        raise InvalidSettingError("a passage must be at least 1 token long")
+    if not 0 <= overlap_tokens < passage_tokens:
+        raise InvalidSettingError("the passage overlap must be at least 0 and less than the passage size")
 
 
 def content_hash(text: str) -> str:

@@ -10,6 +10,8 @@ from pathlib import Path
 import click
 
 from .errors import BertsearchError
+from .search_modes import DEFAULT_MODE, MODES
+from .search_modes import HELP as MODES_HELP
 
 SNIPPET_CHARS = 320
 
@@ -53,8 +55,7 @@ def json_option(command):
 def retrieval_options(command):
     """--mode and the filters, shared by search and ask; they arrive as one `retrieval` dict."""
     options = [
-        click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True,
-                     help="hybrid: BM25 and vectors fused; dense: vectors only; bm25: words only."),
+        click.option("--mode", type=click.Choice(MODES), default=DEFAULT_MODE, show_default=True, help=MODES_HELP),
         click.option("--path", "path_glob", metavar="GLOB", help="Only documents whose path matches GLOB (relative to the working folder; * also crosses /)."),
         click.option("--ext", multiple=True, help="Only documents with this extension, e.g. md (repeat for more)."),
         click.option("--after", type=click.DateTime(), help="Only documents modified at or after this date (e.g. 2024-05-31)."),
@@ -164,10 +165,10 @@ def ask(question, index_path, k, alternatives, reader, always_answer, mode, path
 
     _quiet_transformers()
     with Index(index_path, device=device, reader=reader) as idx:
-        result = idx.ask(question, k=k, top_n=alternatives + 1, always_answer=always_answer,
+        result = idx.ask(question, k=k, alternatives=alternatives, always_answer=always_answer,
                          **_retrieval(mode, path_glob, ext, after, before))
     if as_json:
-        click.echo(json.dumps(dataclasses.asdict(result), indent=2, ensure_ascii=False))
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return
     if not result.found:
         click.echo("No answer found. The closest passages:\n")
@@ -308,7 +309,7 @@ def info(index_path, as_json):
     from .index import Index
 
     with Index(index_path) as idx:
-        data = idx.info()
+        data = idx.info().to_dict()
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -377,7 +378,7 @@ def train_reader(train_file, dev_file, base_model, out_dir, epochs, learning_rat
     """Fine-tune a question-answering reader on SQuAD-format data.
 
     Use the result with `bertsearch ask --reader OUT` or BERTSEARCH_READER=OUT."""
-    from .training import train_reader as train
+    from .eval.training import train_reader as train
 
     _quiet_transformers()
     results = train(train_file, out_dir, dev_file=dev_file, base_model=base_model, epochs=epochs,
@@ -393,7 +394,7 @@ def train_reader(train_file, dev_file, base_model, out_dir, epochs, learning_rat
               help="Index folder for the file's contexts, built or reused (default: .bertsearch-eval/FILE-articles).")
 @click.option("--per-paragraph", is_flag=True, help="One document per paragraph instead of one per article.")
 @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many passages `ask` reads per question.")
-@click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True, help="Retrieval mode, as for search and ask.")
+@click.option("--mode", type=click.Choice(MODES), default=DEFAULT_MODE, show_default=True, help="Retrieval mode, as for search and ask.")
 @click.option("--limit", type=click.IntRange(min=1), help="Only the first N questions, and the articles they come from.")
 @click.option("--model", help="Encoder for a new evaluation index: a hub id or a local folder (default: all-MiniLM-L6-v2).")
 @click.option("--reader", envvar="BERTSEARCH_READER", help="Question-answering model (env BERTSEARCH_READER; default: the bundled reader).")
@@ -405,7 +406,7 @@ def train_reader(train_file, dev_file, base_model, out_dir, epochs, learning_rat
 def eval_command(squad_file, index_path, per_paragraph, k, mode, limit, model, reader, retrieval_only, device, quiet, as_json):
     """Evaluate on a SQuAD-format file (v1.1 or v2.0): retrieval recall and MRR,
     reader and end-to-end `ask` EM/F1, no-answer accuracy and latency."""
-    from .evaluation import evaluate, format_report
+    from .eval.evaluation import evaluate, format_report
 
     _quiet_transformers()
     result = evaluate(squad_file, index_path, per_paragraph=per_paragraph, k=k, mode=mode, limit=limit, model=model,

@@ -26,7 +26,7 @@ def effective_precision(precision: str, device: str) -> str:
     """'auto' means fp16 on a GPU and, on the CPU, $BERTSEARCH_CPU_PRECISION if set, else bf16
     where the CPU computes in bf16 natively (faster at the same answers: docs/benchmarks.md), else fp32."""
     if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+        raise InvalidSettingError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
     if precision != "auto":
         return precision
     if device.startswith("cuda"):

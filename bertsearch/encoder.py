@@ -11,8 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from .device import autocast, choose_device, effective_precision, prepare
-from .errors import ModelLoadError
-from .models import DEFAULT_ENCODER, load_failure, read_model_file, resolve_model_path
+from .errors import InvalidSettingError, ModelLoadError
+from .batching import by_length
+from .checkpoints import DEFAULT_ENCODER, load_failure, read_model_file, resolve_model_path
 
 POOLINGS = ("cls", "mean")
 
@@ -59,7 +60,7 @@ class Encoder:
         from transformers import AutoModel, AutoTokenizer
 
         if pooling is not None and pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
+            raise InvalidSettingError(f"pooling must be one of {', '.join(POOLINGS)}, not {pooling!r}")
         self.name = model
         path = resolve_model_path(model)
         try:
@@ -90,24 +91,23 @@ class Encoder:
             encoded = self.tokenizer(list(texts), add_special_tokens=False, return_offsets_mapping=True)
         return encoded["offset_mapping"]
 
-    def encode(self, texts: Sequence[str], batch_size: int | None = None, progress=None) -> np.ndarray:
-        """Encode `texts` into an (n, dim) float32 array of unit vectors, in input order.
+    def encode(self, texts: str | Sequence[str], batch_size: int | None = None, progress=None) -> np.ndarray:
+        """Encode `texts` into an (n, dim) float32 array of unit vectors, in input order;
+        a single string gives one (dim,) vector.
 
         Texts are sorted by length and batched so little work goes to padding;
         `progress`, if given, is called with the number of texts done per batch.
         """
+        if isinstance(texts, str):
+            return self.encode([texts], batch_size, progress)[0]
         torch = self._torch
-        batch_size = batch_size or self.batch_size
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return vectors
         with self._tokenizer_lock:
             encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)
-        ids = encoded["input_ids"]
-        order = sorted(range(len(texts)), key=lambda i: -len(ids[i]))
         with torch.inference_mode(), autocast(self.device, self.precision):
-            for first in range(0, len(order), batch_size):
-                batch = order[first : first + batch_size]
+            for batch in by_length([len(ids) for ids in encoded["input_ids"]], batch_size or self.batch_size):
                 with self._tokenizer_lock:
                     features = self.tokenizer.pad(
                         {key: [encoded[key][i] for i in batch] for key in encoded.keys()},

@@ -9,6 +9,10 @@ class IndexNotFoundError(BertsearchError):
     """There is no index at the given folder yet."""
 
 
+class DocumentNotFoundError(BertsearchError):
+    """No document with the given id or path is in the index."""
+
+
 class SettingsMismatchError(BertsearchError):
     """The index was built with other settings than the ones asked for."""
 

@@ -1,8 +1,8 @@
 """Which documents a search may return: a path glob, file extensions, a modification-time range.
 
-Filters become one SQL condition on `documents` (alias d), applied before the
-vector search (as an id selector) and inside the BM25 query, never afterwards:
-`k` results come back whenever `k` passages match.
+A `Filters` value is plain data; `Store` turns it into one SQL condition on
+the documents, applied before the vector search (as an id selector) and inside
+the BM25 query, never afterwards: `k` results come back whenever `k` passages match.
 """
 
 from dataclasses import dataclass, field
@@ -26,23 +26,18 @@ class Filters:
     def __bool__(self) -> bool:
         return bool(self.path or self.ext or self.after is not None or self.before is not None)
 
-    def sql(self) -> tuple[str, list]:
-        """An SQL condition on `documents` (alias d) and its parameters; ("", []) when nothing is filtered."""
-        conditions, params = [], []
-        if self.path:
-            conditions.append("d.path glob ?")
-            params.append(_absolute_glob(self.path))
-        if self.ext:
-            extensions = ["." + e.lower().lstrip(".") for e in self.ext]
-            conditions.append("(" + " or ".join(["lower(d.path) like ? escape '\\'"] * len(extensions)) + ")")
-            params += ["%" + e.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") for e in extensions]
-        if self.after is not None:
-            conditions.append("d.mtime_ns >= ?")
-            params.append(_nanoseconds(self.after, "after"))
-        if self.before is not None:
-            conditions.append("d.mtime_ns < ?")
-            params.append(_nanoseconds(self.before, "before"))
-        return " and ".join(conditions), params
+    def path_glob(self) -> str | None:
+        """The path glob, made absolute (from the working folder) and with `~` expanded."""
+        return _absolute_glob(self.path) if self.path else None
+
+    def extensions(self) -> list[str]:
+        """The extensions, lower-case, each with its dot."""
+        return ["." + e.lower().lstrip(".") for e in self.ext]
+
+    def mtime_range(self) -> tuple[int | None, int | None]:
+        """`after` and `before` in nanoseconds since the epoch (None where not given)."""
+        return (None if self.after is None else _nanoseconds(self.after, "after"),
+                None if self.before is None else _nanoseconds(self.before, "before"))
 
 
 def _absolute_glob(pattern: str) -> str:

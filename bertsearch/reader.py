@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from .device import autocast, choose_device, effective_precision, prepare
 from .errors import NoReaderError
-from .models import BUNDLED_READER, BUNDLED_READER_PATH, read_model_file, resolve_model_path
+from .batching import by_length
+from .checkpoints import BUNDLED_READER, BUNDLED_READER_PATH, read_model_file, resolve_model_path
 
 MAX_QUESTION_TOKENS = 64
 
@@ -91,33 +92,27 @@ class Reader:
         self._torch = torch
         self._tokenizer_lock = threading.Lock()
 
-    def read(self, question: str, contexts: Sequence[str], top_n: int = 5) -> list[Span]:
-        """The `top_n` best answers to `question` in `contexts`, best first."""
-        return self.spans(question, contexts, top_n)[:top_n]
+    def read(self, question: str, contexts: Sequence[str], *, top_n: int | None = 5,
+             per_window: int | None = None) -> list[Span]:
+        """The `top_n` best answers to `question` in `contexts`, best first (None: every span found).
 
-    def read_batch(self, questions: Sequence[str], contexts: Sequence[Sequence[str]], top_n: int = 5) -> list[list[Span]]:
+        Each window of each context yields its `per_window` best spans (default: `top_n`),
+        so every context that yields a span has its best one in the full list, which
+        therefore also ranks the contexts themselves (as `Index.ask` does).
+        """
+        return self.read_batch([question], [contexts], top_n=top_n, per_window=per_window)[0]
+
+    def read_batch(self, questions: Sequence[str], contexts: Sequence[Sequence[str]], *, top_n: int | None = 5,
+                   per_window: int | None = None) -> list[list[Span]]:
         """`read` for many questions at once, each with its own contexts: windows of all of
         them share forward passes, which is faster than one question at a time."""
-        return [spans[:top_n] for spans in self.spans_batch(questions, contexts, top_n)]
-
-    def spans(self, question: str, contexts: Sequence[str], per_window: int = 5) -> list[Span]:
-        """The `per_window` best spans of every window of `contexts`, best first.
-
-        Every context that yields a span has its best one in the list, so the
-        list also ranks the contexts themselves (as `Index.ask` does).
-        """
-        return self.spans_batch([question], [contexts], per_window)[0]
-
-    def spans_batch(self, questions: Sequence[str], contexts: Sequence[Sequence[str]],
-                    per_window: int = 5) -> list[list[Span]]:
-        """`spans` for each question with its own contexts, read in shared batches."""
         if len(questions) != len(contexts):
             raise ValueError("give one list of contexts per question")
-        pairs = [(q, c, (n, i)) for n, (q, cs) in enumerate(zip(self._shorten(questions), contexts))
-                 for i, c in enumerate(cs)]
+        per_window = per_window or top_n or 5
+        pairs = [(q, c, (n, i)) for n, (q, cs) in enumerate(zip(questions, contexts)) for i, c in enumerate(cs)]
         if not pairs:
             return [[] for _ in questions]
-        windows = self._windows([q for q, _, _ in pairs], [c for _, c, _ in pairs])
+        windows = self.windows([q for q, _, _ in pairs], [c for _, c, _ in pairs])
         start_logits, end_logits = self._logits(windows)
         found: list[dict[tuple[int, int, int], Span]] = [{} for _ in questions]
         for w in range(len(windows["input_ids"])):
@@ -131,13 +126,17 @@ class Reader:
                 if key not in found[n] or found[n][key].score < score:
                     text = contexts[n][context_index][char_start:char_end]
                     found[n][key] = Span(text, score, context_index, char_start, char_end)
-        return [sorted(spans.values(), key=lambda span: -span.score) for spans in found]
+        ranked = [sorted(spans.values(), key=lambda span: -span.score) for spans in found]
+        return ranked if top_n is None else [spans[:top_n] for spans in ranked]
 
-    def _windows(self, questions: Sequence[str], contexts: Sequence[str]):
-        """Each (question, context) pair in windows of `max_length` tokens overlapping by `stride`."""
+    def windows(self, questions: Sequence[str], contexts: Sequence[str]):
+        """The windows each (question, context) pair is read in: the question cut to MAX_QUESTION_TOKENS,
+        the context in windows of `max_length` tokens overlapping by `stride` (a tokenizer BatchEncoding;
+        `overflow_to_sample_mapping` gives each window's pair)."""
+        shortened = self._shorten(questions)
         with self._tokenizer_lock:
             return self.tokenizer(
-                list(questions),
+                shortened,
                 list(contexts),
                 truncation="only_second",
                 max_length=self.max_length,
@@ -159,11 +158,9 @@ class Reader:
         torch = self._torch
         count = len(windows["input_ids"])
         keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in windows]
-        order = sorted(range(count), key=lambda w: -len(windows["input_ids"][w]))
         starts, ends = [None] * count, [None] * count
         with torch.inference_mode(), autocast(self.device, self.precision):
-            for first in range(0, count, self.batch_size):
-                batch = order[first : first + self.batch_size]
+            for batch in by_length([len(ids) for ids in windows["input_ids"]], self.batch_size):
                 with self._tokenizer_lock:
                     features = self.tokenizer.pad(
                         {k: [windows[k][w] for w in batch] for k in keys}, return_tensors="pt"

@@ -1,112 +1,47 @@
-"""The index folder: SQLite, the single source of truth, and a FAISS index derived from it.
+"""The index folder: SQLite, the single source of truth, and the vector index derived from it.
 
-SQLite holds documents, passages and their vectors, and the encoder the index
-was built with. Every write is one transaction that also bumps a generation
-number. The FAISS file is named after the generation it was built from, written
-to a temporary file and renamed into place; on open, a missing or stale one is
-rebuilt from SQLite. FAISS ids are passage row ids, so deleting never shifts ids.
+SQLite holds documents, passages and their vectors, BM25's FTS5 table, and
+the encoder and settings the index was built with. Every write is one
+transaction that also bumps a generation number: that commit is the only one
+there is. The vector index (`vectors.VectorIndex`) is derived: saved as a file
+named after its generation, and rebuilt from SQLite when the file for the
+current generation is missing or disagrees. Vector ids are passage row ids.
+
+Every line of SQL lives here (the DDL in `schema.py`): documents, passages,
+BM25 queries, search filters (`Filters` becomes a condition on documents `d`
+and passages `p` here, nowhere else), and the integrity checks `check.py` reports.
 
 Readers need no lock: `snapshot()` reads SQLite in one transaction, and the
-FAISS index is (re)loaded for the generation that transaction sees, so a search
-never mixes two states. Only the writer (holding `lock.writer_lock`) writes
-FAISS files or deletes stale ones; a reader that finds its file gone rebuilds
-from SQLite.
+vector index is (re)loaded for the generation that transaction sees, so a
+search never mixes two states. Only the writer (holding `lock.writer_lock`)
+writes vector files or deletes stale ones; a reader that finds its file gone
+rebuilds from SQLite.
 """
 
 import functools
 import json
 import os
 import sqlite3
-import tempfile
 import threading
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import sqlite_utils
 
+from . import vectors as vector_files
+from .bm25 import FTS_TABLE, match_expression
+from .chunking import Chunk
 from .errors import CorruptIndexError, EncoderMismatchError, IndexNotFoundError
-from .lexical import create_fts
+from .filters import Filters
+from .results import DocumentInfo, Passage
+from .schema import migrate, now
+from .vectors import VectorIndex
 
 DB_NAME = "index.db"
-FAISS_PATTERN = "vectors-{}.faiss"
-FAISS_TEMP_PREFIX = ".vectors-"
-REBUILD_BATCH = 10_000
-
-
-@dataclass
-class PassageRow:
-    id: int
-    path: str
-    start: int
-    end: int
-    line: int
-    text: str
-
-
-@dataclass
-class NewPassage:
-    start: int
-    end: int
-    line: int
-    text: str
-    content_hash: str
-
-
-def _m001_create_tables(db: sqlite_utils.Database) -> None:
-    db["meta"].create({"key": str, "value": str}, pk="key")
-    db["documents"].create(
-        {"id": int, "path": str, "size": int, "mtime_ns": int, "content_hash": str,
-         "format": str, "indexed_at": str},
-        pk="id",
-    )
-    db["documents"].create_index(["path"], unique=True)
-    db["passages"].create(
-        {"id": int, "document_id": int, "seq": int, "start": int, "end": int, "line": int,
-         "text": str, "content_hash": str, "vector": bytes},
-        pk="id",
-        foreign_keys=[("document_id", "documents", "id")],
-    )
-    db["passages"].create_index(["document_id"])
-    db["passages"].create_index(["content_hash"])
-
-
-def _m002_create_passages_fts(db: sqlite_utils.Database) -> None:
-    """BM25 over the passages (FTS5), kept in step by triggers; backfilled for existing indexes."""
-    create_fts(db)
-
-
-MIGRATIONS = [_m001_create_tables, _m002_create_passages_fts]
-
-
-def migrate(db: sqlite_utils.Database) -> None:
-    """Apply the numbered schema steps this database has not seen yet.
-
-    All pending steps run in one write transaction, taken up front (`BEGIN
-    IMMEDIATE`) and checked again inside it, so a crash leaves none of them
-    half done and two processes opening a new index never both apply them.
-    """
-    if not _pending_migrations(db):
-        return
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        if "_migrations" not in db.table_names():
-            db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
-        for step in _pending_migrations(db):
-            step(db)
-            db["_migrations"].insert({"name": step.__name__, "applied_at": _now()})
-        db.execute("COMMIT")
-    except BaseException:
-        db.conn.rollback()
-        raise
-
-
-def _pending_migrations(db: sqlite_utils.Database) -> list:
-    if "_migrations" not in db.table_names():
-        return list(MIGRATIONS)
-    done = {row["name"] for row in db["_migrations"].rows}
-    return [step for step in MIGRATIONS if step.__name__ not in done]
+VECTOR_BATCH = 10_000  # vectors read from SQLite at a time
+PASSAGE_COLUMNS = "p.id, p.document_id, p.seq, d.path, p.start, p.end, p.line, p.text"
+PASSAGES_JOIN = "passages p join documents d on d.id = p.document_id"
 
 
 def _serialized(method):
@@ -174,13 +109,11 @@ class Store:
                 f"the index database {db_path} is damaged ({error}): "
                 "index your documents again into a new --index folder"
             ) from None
-        self._faiss = None
-        self._faiss_generation = None
-        self._faiss_file = None  # the file the loaded FAISS index came from, if any
+        self._vectors: VectorIndex | None = None  # the loaded vector index, of some generation
         self._lock = threading.RLock()  # one thread at a time on this connection's transactions
 
     def snapshot(self) -> _Snapshot:
-        """Read SQLite (and FAISS, derived from it) as of one moment, whatever writers commit meanwhile."""
+        """Read SQLite (and the vectors, derived from it) as of one moment, whatever writers commit meanwhile."""
         return _Snapshot(self)
 
     # -- metadata ---------------------------------------------------------
@@ -192,7 +125,9 @@ class Store:
 
     @_serialized
     def set_meta(self, key: str, value) -> None:
-        self.db["meta"].upsert({"key": key, "value": json.dumps(value)}, pk="key")
+        """Write a setting in its own transaction."""
+        with self.db.atomic():
+            self.db["meta"].upsert({"key": key, "value": json.dumps(value)}, pk="key")
 
     @property
     def generation(self) -> int:
@@ -200,22 +135,22 @@ class Store:
         return self.meta("generation", 0)
 
     @_serialized
-    def check_encoder(self, fingerprint: dict) -> None:
+    def record_encoder(self, fingerprint: dict) -> None:
         """Record the encoder of a new index; refuse a different one for an existing index."""
         stored = self.meta("encoder")
         if stored is None:
-            with self.db.atomic():
-                self.set_meta("encoder", fingerprint)
+            self.set_meta("encoder", fingerprint)
         elif stored != fingerprint:
             raise EncoderMismatchError(
                 f"this index was built with {describe_encoder(stored)}, not {describe_encoder(fingerprint)}: "
                 "leave out --model/--pooling to use the index's own encoder, or use a new --index folder"
             )
 
-    # -- documents and passages ---------------------------------------------
+    # -- writing documents ---------------------------------------------------
 
     @_serialized
     def document(self, path: str) -> dict | None:
+        """The `documents` row of `path` (id, size, mtime_ns, content_hash, ...), or None."""
         rows = list(self.db.query("select * from documents where path = ?", [path]))
         return rows[0] if rows else None
 
@@ -243,7 +178,7 @@ class Store:
 
     @_serialized
     def put_document(self, path: str, stat: os.stat_result, content_hash: str, format: str,
-                     passages: Sequence[NewPassage], vectors: np.ndarray) -> None:
+                     chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Replace one document and its passages in a single transaction."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         with self.db.atomic():
@@ -251,18 +186,18 @@ class Store:
             old_ids = self._delete_document(path)
             document_id = self.db["documents"].insert(
                 {"path": path, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-                 "content_hash": content_hash, "format": format, "indexed_at": _now()}
+                 "content_hash": content_hash, "format": format, "indexed_at": now()}
             ).last_pk
             rows = [
-                {"document_id": document_id, "seq": seq, "start": p.start, "end": p.end, "line": p.line,
-                 "text": p.text, "content_hash": p.content_hash, "vector": vectors[seq].tobytes()}
-                for seq, p in enumerate(passages)
+                {"document_id": document_id, "seq": seq, "start": c.start, "end": c.end, "line": c.line,
+                 "text": c.text, "content_hash": c.content_hash, "vector": vectors[seq].tobytes()}
+                for seq, c in enumerate(chunks)
             ]
             self.db["passages"].insert_all(rows)
             new_ids = [r[0] for r in self.db.execute(
                 "select id from passages where document_id = ? order by seq", [document_id])]
             self._bump_generation()
-        self._update_faiss(before, old_ids, new_ids, vectors)
+        self._follow_write(before, old_ids, new_ids, vectors)
 
     @_serialized
     def touch_document(self, path: str, stat: os.stat_result) -> None:
@@ -285,7 +220,7 @@ class Store:
             if deleted:
                 self._bump_generation()
         if deleted:
-            self._update_faiss(before, old_ids, [], None)
+            self._follow_write(before, old_ids, [], None)
         return deleted
 
     def _delete_document(self, path: str) -> list[int] | None:
@@ -298,163 +233,190 @@ class Store:
         return ids
 
     def _bump_generation(self) -> None:
-        self.set_meta("generation", self.generation + 1)
+        self.db["meta"].upsert({"key": "generation", "value": json.dumps(self.generation + 1)}, pk="key")
+
+    # -- reading documents and passages --------------------------------------
 
     @_serialized
-    def passages(self, ids: Sequence[int]) -> dict[int, PassageRow]:
+    def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
         """Passages by id, with their document's path."""
         if not len(ids):
             return {}
-        marks = ",".join("?" * len(ids))
+        sql = f"select {PASSAGE_COLUMNS} from {PASSAGES_JOIN} where p.id in ({','.join('?' * len(ids))})"
+        return {row[0]: Passage(*row) for row in self.db.conn.execute(sql, [int(i) for i in ids])}
+
+    @_serialized
+    def passage_list(self, filters: Filters | None = None, document_id: int | None = None,
+                     ids: Sequence[int] | None = None) -> list[Passage]:
+        """The passages `filters` allow, of one document and/or with these ids, by path then seq."""
+        where, params = _filter_sql(filters)
+        conditions = [where] if where else []
+        if document_id is not None:
+            conditions.append("p.document_id = ?")
+            params.append(int(document_id))
+        if ids is not None:
+            conditions.append(f"p.id in ({','.join('?' * len(ids))})")
+            params += [int(i) for i in ids]
+        sql = (f"select {PASSAGE_COLUMNS} from {PASSAGES_JOIN} "
+               f"{'where ' + ' and '.join(conditions) if conditions else ''} order by d.path, p.seq")
+        return [Passage(*row) for row in self.db.conn.execute(sql, params)]
+
+    @_serialized
+    def passage_ids(self, filters: Filters) -> list[int]:
+        """Ids of the passages of the documents `filters` allow."""
+        where, params = _filter_sql(filters)
+        sql = f"select p.id from {PASSAGES_JOIN} {'where ' + where if where else ''}"
+        return [row[0] for row in self.db.execute(sql, params)]
+
+    @_serialized
+    def document_list(self, filters: Filters | None = None, limit: int | None = None,
+                      offset: int = 0) -> list[DocumentInfo]:
+        """The documents `filters` allow, by path, with their passage counts."""
+        where, params = _filter_sql(filters)
+        return self._document_infos(where, params, limit, offset)
+
+    @_serialized
+    def document_info(self, id_or_path: int | str) -> DocumentInfo | None:
+        """One document by row id or by its path as indexed; None if there is no such document."""
+        column = "d.id" if isinstance(id_or_path, int) else "d.path"
+        found = self._document_infos(f"{column} = ?", [id_or_path], 1, 0)
+        return found[0] if found else None
+
+    def _document_infos(self, where: str, params: list, limit: int | None, offset: int) -> list[DocumentInfo]:
         sql = (
-            "select passages.id, documents.path, passages.start, passages.end, passages.line, passages.text "
-            f"from passages join documents on documents.id = passages.document_id where passages.id in ({marks})"
+            "select d.id, d.path, d.size, d.mtime_ns, d.format, d.indexed_at, "
+            "(select count(*) from passages p where p.document_id = d.id) "
+            f"from documents d {'where ' + where if where else ''} order by d.path limit ? offset ?"
         )
-        return {row[0]: PassageRow(*row) for row in self.db.conn.execute(sql, [int(i) for i in ids])}
+        rows = self.db.conn.execute(sql, [*params, -1 if limit is None else limit, offset])
+        return [DocumentInfo(*row) for row in rows]
 
     @_serialized
     def counts(self) -> dict:
-        return {
-            "documents": self.db["documents"].count,
-            "passages": self.db["passages"].count,
+        return {"documents": self.db["documents"].count, "passages": self.db["passages"].count}
+
+    # -- BM25 ----------------------------------------------------------------
+
+    @_serialized
+    def bm25_search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
+        """The `k` best (passage id, BM25 score) pairs, best first (higher is better), among what `filters` allow."""
+        return self._bm25(query, filters, f"order by bm25({FTS_TABLE}) limit ?", [k])
+
+    @_serialized
+    def bm25_scores(self, query: str, filters: Filters | None = None) -> dict[int, float]:
+        """BM25 score of every passage holding a word of `query` (one FTS5 pass; the rest score 0).
+
+        Cheaper than asking FTS5 for the scores of chosen rowids, which it answers one rowid at a time.
+        """
+        return dict(self._bm25(query, filters, "", []))
+
+    def _bm25(self, query: str, filters: Filters | None, tail: str, tail_params: list) -> list[tuple[int, float]]:
+        expression = match_expression(query)
+        if expression is None:
+            return []
+        where, params = _filter_sql(filters)
+        join = "join passages p on p.id = f.rowid join documents d on d.id = p.document_id" if where else ""
+        sql = (f"select f.rowid, -bm25({FTS_TABLE}) from {FTS_TABLE} f {join} "
+               f"where {FTS_TABLE} match ? {'and ' + where if where else ''} {tail}")
+        return [(row[0], row[1]) for row in self.db.execute(sql, [expression, *params, *tail_params])]
+
+    # -- integrity (for check.py) --------------------------------------------
+
+    @_serialized
+    def integrity(self) -> str:
+        """SQLite's integrity check: "ok", or its first few complaints."""
+        rows = [row[0] for row in self.db.execute("pragma integrity_check")]
+        return "ok" if rows == ["ok"] else "; ".join(rows[:3])
+
+    @_serialized
+    def row_problems(self) -> dict[str, int]:
+        """Counts of rows that break the schema's promises (all 0 in a sound index)."""
+        queries = {
+            "orphan_passages": "select count(*) from passages where document_id not in (select id from documents)",
+            "duplicate_passages": "select count(*) from (select 1 from passages group by document_id, seq "
+                                  "having count(*) > 1)",
+            "empty_documents": "select count(*) from documents where id not in (select document_id from passages)",
         }
+        return {name: self.db.execute(sql).fetchone()[0] for name, sql in queries.items()}
 
-    # -- FAISS, derived from SQLite -------------------------------------------
+    @_serialized
+    def vectors_not_of_dim(self, dim: int) -> int:
+        """How many stored vectors are not `dim` float32 values long."""
+        return self.db.execute("select count(*) from passages where length(vector) != ?", [4 * int(dim)]).fetchone()[0]
 
-    @property
-    def faiss(self):
-        """The FAISS index for the current generation, loaded or rebuilt as needed."""
+    @_serialized
+    def passage_id_array(self) -> np.ndarray:
+        """Every passage id, ascending."""
+        return np.array([row[0] for row in self.db.execute("select id from passages order by id")], dtype=np.int64)
+
+    def iter_vectors(self, dim: int, batch: int = VECTOR_BATCH) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(ids, vectors) of every passage in id order, a batch at a time; call inside `snapshot()`."""
+        rows = self.db.execute("select id, vector from passages order by id")
+        while chunk := rows.fetchmany(batch):
+            ids = np.array([row[0] for row in chunk], dtype=np.int64)
+            yield ids, np.frombuffer(b"".join(row[1] for row in chunk), dtype=np.float32).reshape(len(chunk), dim)
+
+    # -- the vector index, derived from SQLite --------------------------------
+
+    def vector_index(self) -> VectorIndex:
+        """The vector index of the current generation: the one loaded, its file, or rebuilt from SQLite."""
         with self.snapshot():
-            return self._snapshot_faiss()
+            generation = self.generation
+            if self._vectors is None or self._vectors.generation != generation:
+                dim = self._dim()
+                self._vectors = (VectorIndex.load(self.folder, generation, count=self.counts()["passages"], dim=dim)
+                                 or VectorIndex.build(self.iter_vectors(dim), dim, generation))
+            return self._vectors
 
-    def _snapshot_faiss(self):
-        """`faiss`, for a caller already inside a snapshot."""
-        generation = self.generation
-        if self._faiss is None or self._faiss_generation != generation:
-            self._faiss, self._faiss_file = self._load_faiss(generation), None
-            if self._faiss is not None:
-                self._faiss_file = self.faiss_path(generation)
-            else:
-                self._faiss = self._rebuild_faiss()
-            self._faiss_generation = generation
-        return self._faiss
-
-    def faiss_path(self, generation: int) -> Path:
-        return self.folder / FAISS_PATTERN.format(generation)
-
-    def search(self, queries: np.ndarray, k: int, ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """FAISS inner-product search; ids of -1 mean "no hit"; `k` is capped at the index size.
-        `ids` limits it to those passages (inside the search, so `k` hits come back whenever
-        `k` of them exist)."""
-        params = None
-        if ids is not None:
-            import faiss
-
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(ids, dtype=np.int64)))
+    def rebuild_vectors(self) -> VectorIndex:
+        """Rebuild the vector index from SQLite, whatever file there is (`check --repair`)."""
         with self.snapshot():
-            index = self._snapshot_faiss()
-            k = max(1, min(k, index.ntotal))
-            return index.search(np.ascontiguousarray(queries, dtype=np.float32), k, params=params)
+            dim = self._dim()
+            self._vectors = VectorIndex.build(self.iter_vectors(dim), dim, self.generation)
+            return self._vectors
+
+    def search_vectors(self, queries: np.ndarray, k: int, ids: Sequence[int] | None = None):
+        """`VectorIndex.search` on the current generation: (scores, ids), -1 for "no hit"."""
+        with self.snapshot():
+            return self.vector_index().search(queries, k, ids)
 
     @_serialized
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
-        """The stored vectors of these passages, in order (from the loaded FAISS index)."""
-        index = self.faiss
-        return np.stack([index.reconstruct(int(i)) for i in ids])
+        """The stored vectors of these passages, in order (from the loaded vector index)."""
+        return self.vector_index().vectors(ids)
 
-    @_serialized
-    def passage_ids(self, where: str, params: Sequence = ()) -> list[int]:
-        """Ids of the passages meeting an SQL condition on `passages` (alias p) and `documents` (alias d)."""
-        sql = f"select p.id from passages p join documents d on d.id = p.document_id where {where}"
-        return [row[0] for row in self.db.execute(sql, list(params))]
+    def vector_file(self, generation: int | None = None) -> Path:
+        """Where the vector index of `generation` (default: the current one) is saved."""
+        return vector_files.file_for(self.folder, self.generation if generation is None else generation)
 
-    def save_faiss(self) -> None:
-        """Write the FAISS file for the current generation atomically; remove stale and temporary ones.
+    def save_vectors(self) -> None:
+        """Write the vector file for the current generation atomically; remove stale and temporary ones.
 
         Only the writer calls this, holding the writer lock: readers never write or delete files.
         """
-        import faiss
-
-        index = self.faiss
-        target = self.faiss_path(self._faiss_generation)
-        if self._faiss_file != target or not target.exists():
-            fd, temp = tempfile.mkstemp(dir=self.folder, prefix=FAISS_TEMP_PREFIX, suffix=".tmp")
-            os.close(fd)
-            try:
-                faiss.write_index(index, temp)
-                with open(temp, "rb") as file:
-                    os.fsync(file.fileno())
-                os.replace(temp, target)
-                _fsync_folder(self.folder)
-                self._faiss_file = target
-            finally:
-                if os.path.exists(temp):
-                    os.remove(temp)
+        self.vector_index().save(self.folder)
         for stale in self.stale_files():
             stale.unlink(missing_ok=True)
 
     def stale_files(self) -> list[Path]:
-        """FAISS files of other generations, and temporary files a crashed writer left behind."""
-        current = self.faiss_path(self.generation)
-        stale = [f for f in self.folder.glob(FAISS_PATTERN.format("*")) if f != current]
-        return stale + list(self.folder.glob(FAISS_TEMP_PREFIX + "*.tmp"))
+        """Vector files of other generations, and temporary files a crashed writer left behind."""
+        return vector_files.leftover_files(self.folder, self.generation)
 
-    def _load_faiss(self, generation: int):
-        """The FAISS file for `generation` if it exists, reads and agrees with SQLite's counts; else None.
-
-        A file can vanish between listing and reading (the writer removes stale
-        ones): that, like any unreadable file, just means rebuilding from SQLite.
-        """
-        import faiss
-
-        path = self.faiss_path(generation)
-        if not path.exists():
-            return None
-        try:
-            index = faiss.read_index(str(path))
-        except Exception:  # missing, truncated or not a FAISS file: FAISS raises RuntimeError
-            return None
-        dim = (self.meta("encoder") or {}).get("dim")
-        return index if (index.ntotal, index.d) == (self.db["passages"].count, dim) else None
-
-    def _rebuild_faiss(self):
-        index = self._empty_faiss()
-        batch_ids, batch_vectors = [], []
-        for row in self.db.query("select id, vector from passages order by id"):
-            batch_ids.append(row["id"])
-            batch_vectors.append(np.frombuffer(row["vector"], dtype=np.float32))
-            if len(batch_ids) == REBUILD_BATCH:
-                index.add_with_ids(np.stack(batch_vectors), np.array(batch_ids, dtype=np.int64))
-                batch_ids, batch_vectors = [], []
-        if batch_ids:
-            index.add_with_ids(np.stack(batch_vectors), np.array(batch_ids, dtype=np.int64))
-        return index
-
-    def _empty_faiss(self):
-        import faiss
-
+    def _dim(self) -> int:
         dim = (self.meta("encoder") or {}).get("dim")
         if dim is None:
             raise IndexNotFoundError(f"the index at {self.folder} has no encoder recorded yet: index some files first")
-        return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        return dim
 
-    def _update_faiss(self, before: int, old_ids, new_ids, vectors) -> None:
-        """Apply one committed change to the loaded FAISS index, or drop it if it was stale."""
-        if self._faiss is None:
-            return
-        if self._faiss_generation != before:
-            self._faiss = None
-            return
-        if old_ids:
-            self._faiss.remove_ids(np.array(old_ids, dtype=np.int64))
-        if new_ids:
-            self._faiss.add_with_ids(vectors, np.array(new_ids, dtype=np.int64))
-        self._faiss_generation = before + 1
+    def _follow_write(self, before: int, old_ids, new_ids, vectors) -> None:
+        """Apply one committed write to the loaded vector index, or drop it if it was stale."""
+        if self._vectors is not None and not self._vectors.apply(before, old_ids, new_ids, vectors):
+            self._vectors = None
 
     def size_on_disk(self) -> int:
         total = 0
         for file in self.folder.iterdir():
-            try:  # a writer may delete a stale FAISS file meanwhile
+            try:  # a writer may delete a stale vector file meanwhile
                 total += file.stat().st_size if file.is_file() else 0
             except FileNotFoundError:
                 pass
@@ -465,25 +427,28 @@ class Store:
         self.db.close()
 
 
-def _fsync_folder(folder: Path) -> None:
-    """Make a rename in `folder` durable (where the platform allows opening folders)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+def _filter_sql(filters: Filters | None) -> tuple[str, list]:
+    """`filters` as an SQL condition on documents (alias d) and its parameters; ("", []) for none."""
+    if not filters:
+        return "", []
+    conditions, params = [], []
+    glob = filters.path_glob()
+    if glob:
+        conditions.append("d.path glob ?")
+        params.append(glob)
+    extensions = filters.extensions()
+    if extensions:
+        conditions.append("(" + " or ".join(["lower(d.path) like ? escape '\\'"] * len(extensions)) + ")")
+        params += ["%" + e.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") for e in extensions]
+    after, before = filters.mtime_range()
+    if after is not None:
+        conditions.append("d.mtime_ns >= ?")
+        params.append(after)
+    if before is not None:
+        conditions.append("d.mtime_ns < ?")
+        params.append(before)
+    return " and ".join(conditions), params
 
 
 def describe_encoder(fingerprint: dict) -> str:
     return f"{fingerprint['model']} ({fingerprint['pooling']} pooling, {fingerprint['dim']} dims)"
-
-
-def _now() -> str:
-    from datetime import datetime, timezone
-
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 from bertsearch.reader import Reader
-from bertsearch.squad import calibrate_no_answer, evaluate_reader, load_squad
-from bertsearch.training import CHECKPOINT, RESULTS, default_base_model, export_fp16, train_reader
+from bertsearch.eval.squad import calibrate_no_answer, evaluate_reader, load_squad
+from bertsearch.eval.training import CHECKPOINT, RESULTS, default_base_model, export_fp16, train_reader
 
 SQUAD_FILES = ("train-v1.1.json", "dev-v1.1.json", "dev-v2.0.json")
 CONFIG = "reader_config.json"
@@ -132,7 +132,7 @@ It is what `bertsearch ask` uses when no `--reader` is given.
 
 ## Training
 - data: SQuAD v1.1 train, 87,599 questions ({training.get("windows", "?")} windows of 384 tokens, stride 128)
-- recipe: `bertsearch.training.train_reader`: {training.get("epochs", "?")} epochs, batch {training.get("batch_size", "?")},
+- recipe: `bertsearch.eval.training.train_reader`: {training.get("epochs", "?")} epochs, batch {training.get("batch_size", "?")},
   AdamW at peak learning rate {training.get("learning_rate", "?")}, 10% warmup then linear decay,
   gradient clipping 1.0, bf16 autocast; epoch losses {[round(x, 3) for x in training["epoch_losses"]]}
 - device: {training.get("device", "?")}, {training.get("train_seconds", "?")} s of training

@@ -123,9 +123,8 @@ def assert_sound(index_path: Path, model: str | None = None) -> None:
             assert store.meta("encoder") is None  # a reader records nothing
             return
         with store.snapshot():
-            sqlite_ids = {row[0] for row in store.db.execute("select id from passages")}
-            faiss_index = store.faiss
-            faiss_ids = {int(faiss_index.id_map.at(i)) for i in range(faiss_index.ntotal)}
+            sqlite_ids = set(store.passage_id_array().tolist())
+            faiss_ids = set(store.vector_index().ids_and_vectors()[0].tolist())
         assert sqlite_ids == faiss_ids
         if sqlite_ids:
             hits = index.search("tower by the river", k=5)

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from bertsearch import Index, InvalidQueryError
 from bertsearch.cli import cli
-from bertsearch import index as index_module
+from bertsearch import ingest as ingest_module
 
 
 def make_bad_corpus(folder):
@@ -66,7 +66,7 @@ def make_bad_corpus(folder):
 def unkind_filesystem(monkeypatch):
     """Tests run as root, where chmod 000 blocks nothing: refuse reads of `locked*` and listing of
     `unlistable`, and delete `vanishing.txt` between listing and reading."""
-    real_open, real_scandir, real_find = builtins.open, os.scandir, index_module.find_files
+    real_open, real_scandir, real_find = builtins.open, os.scandir, ingest_module.find_files
 
     def open_(file, *args, **kwargs):
         if os.path.basename(os.fspath(file)).startswith("locked"):
@@ -87,7 +87,7 @@ def unkind_filesystem(monkeypatch):
 
     monkeypatch.setattr(builtins, "open", open_)
     monkeypatch.setattr(os, "scandir", scandir)
-    monkeypatch.setattr(index_module, "find_files", find_files)
+    monkeypatch.setattr(ingest_module, "find_files", find_files)
 
 
 def test_every_bad_file_is_reported_and_nothing_is_lost(tmp_path, corpus, tiny_bert, unkind_filesystem):
@@ -123,11 +123,11 @@ def test_a_corpus_inside_the_index_folder_is_refused(tmp_path, corpus, tiny_bert
     (inside / "notes.txt").write_text("kept inside the index folder")
     report = index.add([corpus, inside])
     assert [s.reason for s in report.skipped] == [f"inside the index folder {(tmp_path / 'index').resolve()}"]
-    assert index.info()["documents"] == 3
+    assert index.info().documents == 3
 
 
 def test_a_file_changed_during_the_run_is_picked_up_next_time(tmp_path, corpus, tiny_bert, monkeypatch):
-    real_find = index_module.find_files
+    real_find = ingest_module.find_files
 
     def find_then_edit(*args, **kwargs):
         found = list(real_find(*args, **kwargs))
@@ -135,9 +135,9 @@ def test_a_file_changed_during_the_run_is_picked_up_next_time(tmp_path, corpus, 
         return iter(found)
 
     index = Index(tmp_path / "index", model=tiny_bert)
-    monkeypatch.setattr(index_module, "find_files", find_then_edit)
+    monkeypatch.setattr(ingest_module, "find_files", find_then_edit)
     index.add([corpus])
-    monkeypatch.setattr(index_module, "find_files", real_find)
+    monkeypatch.setattr(ingest_module, "find_files", real_find)
     os.utime(corpus / "paris.txt", (1e9, 1e9))
     index.add([corpus])
     assert any("Rewritten" in hit.text for hit in index.search("tower", k=10))

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from bertsearch import CorruptIndexError, Index
 from bertsearch.cli import cli
-from bertsearch.store import FAISS_PATTERN
+from bertsearch.vectors import FILE_PATTERN
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def check(index_path, *args):
 
 
 def faiss_file(index_path):
-    (path,) = index_path.glob(FAISS_PATTERN.format("*"))
+    (path,) = index_path.glob(FILE_PATTERN.format("*"))
     return path
 
 
@@ -58,13 +58,13 @@ def test_faiss_ids_that_disagree_with_sqlite_are_found(index_path):
 
 
 def test_leftovers_of_a_killed_writer_are_notes_that_repair_tidies(index_path):
-    faiss_file(index_path).rename(index_path / FAISS_PATTERN.format(0))  # stale generation, current one missing
+    faiss_file(index_path).rename(index_path / FILE_PATTERN.format(0))  # stale generation, current one missing
     (index_path / ".vectors-abc.tmp").write_bytes(b"half written")
     report = Index(index_path).check()
     assert report.ok and len(report.notes) == 2
     repaired = Index(index_path).check(repair=True)
     assert repaired.ok and not repaired.notes and len(repaired.repaired) == 2
-    assert [p.name for p in index_path.glob("*vectors-*")] == [FAISS_PATTERN.format(repaired.generation)]
+    assert [p.name for p in index_path.glob("*vectors-*")] == [FILE_PATTERN.format(repaired.generation)]
 
 
 def test_an_incomplete_encoder_record_is_a_problem(index_path):

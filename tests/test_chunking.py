@@ -3,6 +3,7 @@ import re
 import pytest
 
 from bertsearch.chunking import content_hash, split_passages
+from bertsearch.errors import InvalidSettingError
 
 
 def words(texts):
@@ -62,7 +63,7 @@ def test_empty_text_has_no_passages():
 
 
 def test_bad_settings_are_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidSettingError):
         split_passages(TEXT, words, passage_tokens=10, overlap_tokens=10)
 
 

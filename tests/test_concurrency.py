@@ -103,7 +103,7 @@ def test_readers_keep_working_while_another_process_writes(small_index, tiny_ber
     assert not errors, errors[:3]
     assert served[0] > 0
     crashkit.assert_sound(index_path)
-    assert Index(index_path).info()["documents"] == 69
+    assert Index(index_path).info().documents == 69
 
 
 def test_searching_an_index_that_has_nothing_yet_records_no_encoder(tmp_path, tiny_bert, corpus):

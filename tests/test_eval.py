@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from bertsearch.cli import cli
-from bertsearch.evaluation import contains_answer, evaluate, mode_kwargs, percentiles, ranking_metrics
+from bertsearch.eval.evaluation import contains_answer, evaluate, mode_kwargs, percentiles, ranking_metrics
 from bertsearch.reader import Span
 
 ARTICLES = [
@@ -63,7 +63,7 @@ class FakeReader:
     def __init__(self, model=None, **kwargs):
         pass
 
-    def spans(self, question, contexts, per_window=5):
+    def read(self, question, contexts, *, top_n=5, per_window=None):
         if PREDICTIONS[question] is None:
             return []
         text, score = PREDICTIONS[question]
@@ -73,8 +73,8 @@ class FakeReader:
                 return [Span(text, score, i, start, start + len(text))]
         return []
 
-    def read_batch(self, questions, contexts, top_n=5):
-        return [self.spans(q, cs) for q, cs in zip(questions, contexts)]
+    def read_batch(self, questions, contexts, *, top_n=5, per_window=None):
+        return [self.read(q, cs) for q, cs in zip(questions, contexts)]
 
 
 @pytest.fixture

@@ -6,8 +6,10 @@ from datetime import date, datetime
 
 import pytest
 
-from bertsearch import Index, hybrid, lexical, store as store_module
+from bertsearch import Index, bm25, fusion, schema
+from bertsearch.search_modes import DEFAULT_MODE, MODES
 from bertsearch.errors import InvalidQueryError
+from bertsearch.filters import Filters
 from bertsearch.store import Store
 from test_store import make_store, put
 
@@ -16,12 +18,11 @@ AWKWARD_QUERIES = ['"unbalanced', 'say "hi"', "NOT", "bees AND flowers OR NOT to
 
 
 def bm25_ids(store, query, k=10):
-    return [i for i, _ in lexical.bm25_search(store.db, query, k)]
+    return [i for i, _ in store.bm25_search(query, k)]
 
 
 def ids_of(store, path):
-    return [r[0] for r in store.db.execute(
-        "select p.id from passages p join documents d on d.id = p.document_id where d.path = ? order by p.seq", [path])]
+    return [p.id for p in store.passage_list(Filters(path=path))]
 
 
 # -- BM25 in the same SQLite file ------------------------------------------------
@@ -47,9 +48,9 @@ def test_query_syntax_is_plain_text_to_fts5(tmp_path, query):
 
 
 def test_a_query_of_words_matches_on_any_of_them():
-    assert lexical.match_expression('who said "NOT" NEAR(x)?') == '"said" OR "not" OR "near" OR "x"'
-    assert lexical.match_expression("what is it") == '"what" OR "is" OR "it"'  # only stopwords: keep them
-    assert lexical.match_expression("?!") is None
+    assert bm25.match_expression('who said "NOT" NEAR(x)?') == '"said" OR "not" OR "near" OR "x"'
+    assert bm25.match_expression("what is it") == '"what" OR "is" OR "it"'  # only stopwords: keep them
+    assert bm25.match_expression("?!") is None
 
 
 def test_the_fts_table_follows_reindex_and_remove(tmp_path):
@@ -63,7 +64,7 @@ def test_the_fts_table_follows_reindex_and_remove(tmp_path):
 
 
 def test_the_migration_backfills_an_index_made_before_fts(tmp_path, monkeypatch):
-    monkeypatch.setattr(store_module, "MIGRATIONS", store_module.MIGRATIONS[:1])
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:1])
     old = make_store(tmp_path)
     put(old, "/a", ["a passage about walruses", "and one about narwhals"])
     assert "passages_fts" not in old.db.table_names()
@@ -80,15 +81,15 @@ def test_the_migration_backfills_an_index_made_before_fts(tmp_path, monkeypatch)
 def test_fusion_ranks_what_both_sides_like_first():
     dense = {1: 0.9, 2: 0.5, 3: 0.6}
     bm25 = {2: 12.0, 3: 11.0}  # passage 1 has none of the words: BM25 0
-    assert [i for i, _ in hybrid.fuse(dense, bm25, weight=0.5)][0] == 3  # good on both sides
-    assert [i for i, _ in hybrid.fuse(dense, bm25, weight=1.0)] == [1, 3, 2]
-    assert [i for i, _ in hybrid.fuse(dense, bm25, weight=0.0)] == [2, 3, 1]
+    assert [i for i, _ in fusion.fuse(dense, bm25, weight=0.5)][0] == 3  # good on both sides
+    assert [i for i, _ in fusion.fuse(dense, bm25, weight=1.0)] == [1, 3, 2]
+    assert [i for i, _ in fusion.fuse(dense, bm25, weight=0.0)] == [2, 3, 1]
 
 
-@pytest.mark.parametrize("form", hybrid.FORMS)
+@pytest.mark.parametrize("form", fusion.FORMS)
 def test_every_fusion_form_handles_ties_and_single_candidates(form):
-    assert [i for i, _ in hybrid.fuse({7: 0.3}, {}, form=form)] == [7]
-    assert len(hybrid.fuse({1: 0.5, 2: 0.5}, {1: 1.0, 2: 1.0}, form=form)) == 2
+    assert [i for i, _ in fusion.fuse({7: 0.3}, {}, form=form)] == [7]
+    assert len(fusion.fuse({1: 0.5, 2: 0.5}, {1: 1.0, 2: 1.0}, form=form)) == 2
 
 
 # -- the library: modes and filters ----------------------------------------------------
@@ -115,13 +116,13 @@ def index(tmp_path_factory, tiny_bert, many):
         yield idx
 
 
-@pytest.mark.parametrize("mode", hybrid.MODES)
+@pytest.mark.parametrize("mode", MODES)
 def test_a_filtered_search_returns_k_results_when_k_match(index, mode):
     results = index.search("honeybees dance", k=5, mode=mode, ext="md")
     assert len(results) == 5 and all(r.path.endswith(".md") for r in results)
 
 
-@pytest.mark.parametrize("mode", hybrid.MODES)
+@pytest.mark.parametrize("mode", MODES)
 def test_filters_combine(index, many, mode):
     found = index.search("flowers", k=40, mode=mode, path=str(many / "note3*"), ext=[".RST", "md"],
                          before=date(2021, 1, 1))
@@ -138,7 +139,7 @@ def test_bm25_mode_finds_the_note_by_its_number(index):
     assert index.search("note 17", k=1, mode="bm25")[0].path.endswith("note17.txt")
 
 
-@pytest.mark.parametrize("mode", hybrid.MODES)
+@pytest.mark.parametrize("mode", MODES)
 def test_searches_return_k_distinct_passages_best_first(index, mode):
     results = index.search("Where are the flowers?", k=8, mode=mode)
     assert len({r.id for r in results}) == 8
@@ -166,7 +167,7 @@ def test_cli_modes_are_the_library_modes():
     from bertsearch.cli import search
 
     mode = next(p for p in search.params if p.name == "mode")
-    assert tuple(mode.type.choices) == hybrid.MODES and mode.default == hybrid.DEFAULT_MODE
+    assert tuple(mode.type.choices) == MODES and mode.default == DEFAULT_MODE
 
 
 def test_search_takes_a_mode_and_filters(run, indexed):

@@ -3,7 +3,8 @@ import time
 
 import pytest
 
-from bertsearch import Index
+from bertsearch import Index, SearchResult
+from bertsearch.answers import READER_WEIGHT, rank_answers
 from bertsearch.errors import EncoderMismatchError, NothingToIndexError, SettingsMismatchError
 
 
@@ -23,7 +24,7 @@ def touch_later(path, text):
 def test_first_run_indexes_every_document(index, corpus):
     report = index.add([corpus])
     assert len(report.added) == 3 and report.passages_encoded >= 3
-    assert index.info()["documents"] == 3
+    assert index.info().documents == 3
 
 
 def test_rerun_on_unchanged_files_encodes_nothing(index, corpus):
@@ -34,13 +35,13 @@ def test_rerun_on_unchanged_files_encodes_nothing(index, corpus):
 
 def test_a_changed_file_is_encoded_again_and_only_its_new_passages(index, corpus):
     index.add([corpus])
-    before = index.info()["passages"]
+    before = index.info().passages
     touch_later(corpus / "paris.txt", (corpus / "paris.txt").read_text() + "\nA new paragraph about lifts.\n")
     report = index.add([corpus])
     assert [os.path.basename(p) for p in report.updated] == ["paris.txt"]
     assert report.unchanged == 2
     assert report.passages_encoded == 1  # the one new passage; the old text reuses its vector
-    assert index.info()["passages"] == before
+    assert index.info().passages == before
 
 
 def test_touching_a_file_without_changing_it_is_not_a_change(index, corpus):
@@ -62,13 +63,13 @@ def test_remove_takes_files_and_folders(index, corpus):
     index.add([corpus])
     assert len(index.remove([corpus / "sub"])) == 1
     assert len(index.remove([corpus / "paris.txt"])) == 1
-    assert index.info()["documents"] == 1
+    assert index.info().documents == 1
 
 
 def test_search_results_cite_file_and_position(index, corpus):
     index.add([corpus])
     results = index.search("Eiffel Tower", k=10)
-    assert len(results) == index.info()["passages"]
+    assert len(results) == index.info().passages
     for result in results:
         with open(result.path, encoding="utf-8") as file:
             source = file.read()
@@ -107,37 +108,38 @@ def test_an_empty_folder_is_nothing_to_index(index, tmp_path):
         index.add([tmp_path / "empty"])
 
 
-def ranked_ask(tmp_path, tiny_qa, retrieval: dict[str, float], threshold=None, **ask_options):
-    """`ask` over hand-made passages with these retrieval scores; the reader scores 'bridge' 18, 'river' 2."""
-    from bertsearch.index import SearchResult
+@pytest.fixture(scope="module")
+def bridge_reader(tiny_qa):
+    """A reader that scores 'bridge' 18 and 'river' 2."""
     from bertsearch.reader import Reader
 
     from test_reader import hand_set_logits
 
-    index = Index(tmp_path / "index")
-    index._reader = Reader(tiny_qa, max_length=64, stride=16)
-    hand_set_logits(index._reader, {"bridge": 9.0, "river": 1.0})
-    index._reader.no_answer_threshold = threshold
+    reader = Reader(tiny_qa, max_length=64, stride=16)
+    hand_set_logits(reader, {"bridge": 9.0, "river": 1.0})
+    return reader
+
+
+def ranked_ask(reader, retrieval: dict[str, float], threshold=None, always_answer=False):
+    """What `ask` makes of hand-made passages with these retrieval scores, read by `reader`."""
     passages = [SearchResult(score, f"{text}.txt", 0, 20, 1, f"by the {text} here", n)
                 for n, (text, score) in enumerate(retrieval.items())]
-    index.search = lambda *args, **kwargs: passages
-    return index.ask("where?", k=2, **ask_options)
+    spans = reader.read("where?", [p.text for p in passages], top_n=None, per_window=5)
+    return rank_answers("where?", passages, spans, threshold=threshold, wanted=5, always_answer=always_answer)
 
 
-def test_ask_abstains_under_the_no_answer_threshold_unless_told_to_always_answer(tmp_path, tiny_qa):
-    abstained = ranked_ask(tmp_path, tiny_qa, {"river": 1.0, "bridge": 0.0}, threshold=20.0)
+def test_ask_abstains_under_the_no_answer_threshold_unless_told_to_always_answer(bridge_reader):
+    abstained = ranked_ask(bridge_reader, {"river": 1.0, "bridge": 0.0}, threshold=20.0)
     assert not abstained.found and not abstained.confident
     assert [p.path for p in abstained.passages] == ["river.txt", "bridge.txt"]
-    guessed = ranked_ask(tmp_path, tiny_qa, {"river": 1.0, "bridge": 0.0}, threshold=20.0, always_answer=True)
+    guessed = ranked_ask(bridge_reader, {"river": 1.0, "bridge": 0.0}, threshold=20.0, always_answer=True)
     assert guessed.answers[0].text == "bridge" and not guessed.confident
-    cleared = ranked_ask(tmp_path, tiny_qa, {"river": 1.0, "bridge": 0.0}, threshold=17.0)  # 18 clears 17
+    cleared = ranked_ask(bridge_reader, {"river": 1.0, "bridge": 0.0}, threshold=17.0)  # 18 clears 17
     assert cleared.found and cleared.confident
 
 
-def test_ask_ranks_by_retrieval_and_reader_scores_fused(tmp_path, tiny_qa):
-    from bertsearch.index import READER_WEIGHT
-
-    result = ranked_ask(tmp_path, tiny_qa, {"river": 1.0, "bridge": 0.0})
+def test_ask_ranks_by_retrieval_and_reader_scores_fused(bridge_reader):
+    result = ranked_ask(bridge_reader, {"river": 1.0, "bridge": 0.0})
     # Close retrieval scores: the reader's much stronger answer wins, and its passage moves up.
     assert result.answers[0].text == "bridge"
     assert [p.path for p in result.passages] == ["bridge.txt", "river.txt"]
@@ -147,8 +149,8 @@ def test_ask_ranks_by_retrieval_and_reader_scores_fused(tmp_path, tiny_qa):
     assert [a.rank_score for a in result.answers] == sorted((a.rank_score for a in result.answers), reverse=True)
 
 
-def test_a_much_better_retrieved_passage_keeps_first_place(tmp_path, tiny_qa):
-    result = ranked_ask(tmp_path, tiny_qa, {"river": 5.0, "bridge": 0.0})
+def test_a_much_better_retrieved_passage_keeps_first_place(bridge_reader):
+    result = ranked_ask(bridge_reader, {"river": 5.0, "bridge": 0.0})
     # 0.8 * 5 + 0.2 * 2 = 4.4 beats 0.8 * 0 + 0.2 * 18 = 3.6.
     assert result.answers[0].text == "river"
     assert [p.path for p in result.passages] == ["river.txt", "bridge.txt"]
@@ -157,7 +159,7 @@ def test_a_much_better_retrieved_passage_keeps_first_place(tmp_path, tiny_qa):
 def test_ask_alternatives_never_overlap_a_better_answer(tmp_path, tiny_bert, tiny_qa, corpus):
     with Index(tmp_path / "index", model=tiny_bert, reader=tiny_qa) as idx:
         idx.add([corpus])
-        answers = idx.ask("When did Apollo land?", top_n=10).answers
+        answers = idx.ask("When did Apollo land?", alternatives=9).answers
     assert len(answers) > 1
     for i, better in enumerate(answers):
         for worse in answers[i + 1 :]:

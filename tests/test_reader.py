@@ -30,7 +30,7 @@ def hand_set_logits(reader, scores: dict[str, float]):
 def test_best_span_in_a_later_window_wins(reader):
     context = "river " + FILLER + "bridge " + FILLER
     hand_set_logits(reader, {"river": 5.0, "bridge": 9.0})
-    assert len(reader._windows(["where?"], [context])["input_ids"]) > 2
+    assert len(reader.windows(["where?"], [context])["input_ids"]) > 2
     best, *others = reader.read("where?", [context])
     assert (best.text, best.score) == ("bridge", 18.0)
     assert context[best.start : best.end] == "bridge"

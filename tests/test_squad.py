@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from bertsearch.squad import (
+from bertsearch.eval.squad import (
     SquadQuestion,
     best_no_answer_threshold,
     exact_match,

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from bertsearch.errors import EncoderMismatchError, IndexNotFoundError
-from bertsearch.store import FAISS_PATTERN, NewPassage, Store
+from bertsearch.chunking import Chunk
+from bertsearch.store import Store
+from bertsearch.vectors import FILE_PATTERN
 
 DIM = 8
 FINGERPRINT = {"model": "test-model", "pooling": "cls", "dim": DIM}
@@ -12,7 +14,7 @@ FINGERPRINT = {"model": "test-model", "pooling": "cls", "dim": DIM}
 
 def make_store(folder):
     store = Store(folder, create=True)
-    store.check_encoder(FINGERPRINT)
+    store.record_encoder(FINGERPRINT)
     return store
 
 
@@ -20,17 +22,15 @@ def put(store, path, texts, seed=0):
     rng = np.random.default_rng(seed)
     vectors = rng.normal(size=(len(texts), DIM)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    passages = [NewPassage(i * 10, i * 10 + 5, 1, t, f"hash-{path}-{t}") for i, t in enumerate(texts)]
+    passages = [Chunk(i * 10, i * 10 + 5, 1, t, f"hash-{path}-{t}") for i, t in enumerate(texts)]
     store.put_document(path, os.stat(__file__), f"doc-{path}", "txt", passages, vectors)
     return vectors
 
 
 def agree(store):
     """Every passage id in SQLite is in FAISS and nothing else is."""
-    sqlite_ids = {row["id"] for row in store.db.query("select id from passages")}
-    index = store.faiss
-    faiss_ids = {int(index.id_map.at(i)) for i in range(index.ntotal)}
-    return sqlite_ids == faiss_ids
+    faiss_ids, _ = store.vector_index().ids_and_vectors()
+    return set(store.passage_id_array().tolist()) == set(faiss_ids.tolist())
 
 
 def test_opening_a_missing_index_says_how_to_make_one(tmp_path):
@@ -53,7 +53,7 @@ def test_a_search_returns_passage_row_ids(tmp_path):
     store = make_store(tmp_path)
     put(store, "/a", ["one", "two"])
     vectors = put(store, "/b", ["three", "four"], seed=1)
-    scores, ids = store.search(vectors[1:2], 1)
+    scores, ids = store.search_vectors(vectors[1:2], 1)
     assert store.passages(ids[0])[ids[0][0]].text == "four"
     assert scores[0][0] == pytest.approx(1.0, abs=1e-5)
 
@@ -62,42 +62,42 @@ def test_deleting_never_shifts_other_ids(tmp_path):
     store = make_store(tmp_path)
     put(store, "/a", ["one", "two"])
     vectors = put(store, "/b", ["three"], seed=1)
-    before = store.search(vectors, 1)[1][0][0]
+    before = store.search_vectors(vectors, 1)[1][0][0]
     store.delete_documents(["/a"])
-    assert store.search(vectors, 1)[1][0][0] == before
+    assert store.search_vectors(vectors, 1)[1][0][0] == before
 
 
 def test_the_faiss_file_is_named_for_its_generation_and_replaced(tmp_path):
     store = make_store(tmp_path)
     put(store, "/a", ["one"])
-    store.save_faiss()
+    store.save_vectors()
     put(store, "/b", ["two"], seed=1)
-    store.save_faiss()
-    assert sorted(p.name for p in tmp_path.glob("*.faiss")) == [FAISS_PATTERN.format(store.generation)]
+    store.save_vectors()
+    assert sorted(p.name for p in tmp_path.glob("*.faiss")) == [FILE_PATTERN.format(store.generation)]
     assert not list(tmp_path.glob(".vectors-*"))
 
 
 def test_a_missing_or_stale_faiss_file_is_rebuilt_from_sqlite(tmp_path):
     store = make_store(tmp_path)
     vectors = put(store, "/a", ["one", "two"])
-    store.save_faiss()
+    store.save_vectors()
     store.close()
     for file in tmp_path.glob("*.faiss"):
         file.unlink()
     reopened = Store(tmp_path)
-    assert reopened.faiss.ntotal == 2 and agree(reopened)
-    reopened.save_faiss()
+    assert reopened.vector_index().count == 2 and agree(reopened)
+    reopened.save_vectors()
     # Another writer commits without saving FAISS: the file on disk is now stale.
     writer = Store(tmp_path)
     put(writer, "/b", ["three"], seed=3)
-    assert reopened.faiss.ntotal == 3 and agree(reopened)
-    assert reopened.search(vectors[:1], 1)[1][0][0] >= 0
+    assert reopened.vector_index().count == 3 and agree(reopened)
+    assert reopened.search_vectors(vectors[:1], 1)[1][0][0] >= 0
 
 
 def test_a_different_encoder_is_refused(tmp_path):
     store = make_store(tmp_path)
     with pytest.raises(EncoderMismatchError, match="test-model"):
-        store.check_encoder({**FINGERPRINT, "pooling": "mean"})
+        store.record_encoder({**FINGERPRINT, "pooling": "mean"})
 
 
 def test_unchanged_passages_reuse_stored_vectors(tmp_path):
@@ -111,12 +111,12 @@ def test_unchanged_passages_reuse_stored_vectors(tmp_path):
 def test_a_reader_follows_the_writer_to_its_next_generation(tmp_path):
     writer = make_store(tmp_path)
     put(writer, "/a", ["one"])
-    writer.save_faiss()
+    writer.save_vectors()
     reader = Store(tmp_path)
-    assert reader.faiss.ntotal == 1
+    assert reader.vector_index().count == 1
     vectors = put(writer, "/b", ["two", "three"], seed=1)
-    writer.save_faiss()  # deletes the file the reader loaded
-    ids = reader.search(vectors[:1], 1)[1][0]
+    writer.save_vectors()  # deletes the file the reader loaded
+    ids = reader.search_vectors(vectors[:1], 1)[1][0]
     assert reader.passages(ids)[ids[0]].text == "two"
     assert agree(reader)
 
@@ -126,20 +126,20 @@ def test_a_faiss_file_that_vanishes_while_being_read_is_rebuilt_from_sqlite(tmp_
 
     store = make_store(tmp_path)
     put(store, "/a", ["one", "two"])
-    store.save_faiss()
+    store.save_vectors()
     reader = Store(tmp_path)
 
     def vanished(path, *args):
         raise RuntimeError(f"Error: could not open {path} for reading: No such file or directory")
 
     monkeypatch.setattr(faiss, "read_index", vanished)
-    assert reader.faiss.ntotal == 2 and agree(reader)
+    assert reader.vector_index().count == 2 and agree(reader)
 
 
 def test_search_never_asks_faiss_for_more_than_it_holds(tmp_path):
     store = make_store(tmp_path)
     vectors = put(store, "/a", ["one", "two"])
-    scores, ids = store.search(vectors[:1], 10**9)
+    scores, ids = store.search_vectors(vectors[:1], 10**9)
     assert ids.shape == (1, 2)
 
 
@@ -155,7 +155,7 @@ def test_threads_sharing_one_store_never_trip_over_each_others_transactions(tmp_
             try:
                 store.meta("encoder"), store.counts()
                 with store.snapshot():
-                    ids = store.search(vectors[:1], 3)[1][0]
+                    ids = store.search_vectors(vectors[:1], 3)[1][0]
                     assert len(store.passages(ids)) == 3
             except Exception as error:
                 errors.append(repr(error))
@@ -177,20 +177,20 @@ def test_a_snapshot_sees_one_commit_and_the_next_sees_the_writers(tmp_path):
     with reader.snapshot():
         before = reader.generation
         vectors = put(writer, "/b", ["two", "three"], seed=1)  # another connection commits meanwhile
-        ids = reader.search(vectors[:1], 10)[1][0]
-        assert (reader.generation, reader.faiss.ntotal) == (before, 1)
+        ids = reader.search_vectors(vectors[:1], 10)[1][0]
+        assert (reader.generation, reader.vector_index().count) == (before, 1)
         assert [p.text for p in reader.passages(ids).values()] == ["one"]
     assert reader.generation == before + 1
-    ids = reader.search(vectors[:1], 1)[1][0]
+    ids = reader.search_vectors(vectors[:1], 1)[1][0]
     assert reader.passages(ids)[ids[0]].text == "two" and agree(reader)
 
 
 def test_a_write_through_the_same_store_shows_in_its_next_search(tmp_path):
     store = make_store(tmp_path)
     put(store, "/a", ["one"])
-    assert store.faiss.ntotal == 1
+    assert store.vector_index().count == 1
     vectors = put(store, "/b", ["two"], seed=1)
-    ids = store.search(vectors, 1)[1][0]
+    ids = store.search_vectors(vectors, 1)[1][0]
     assert store.passages(ids)[ids[0]].text == "two" and store.generation == 2
 
 

@@ -6,10 +6,10 @@ import socket
 import pytest
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-from bertsearch.models import BUNDLED_READER_PATH
+from bertsearch.checkpoints import BUNDLED_READER_PATH
 from bertsearch.reader import Reader
-from bertsearch.squad import load_squad
-from bertsearch.training import encode_training_windows, train_reader
+from bertsearch.eval.squad import load_squad
+from bertsearch.eval.training import encode_training_windows, train_reader
 
 PARAGRAPHS = [
     ("The Eiffel Tower was finished in 1889 and stands in Paris.",

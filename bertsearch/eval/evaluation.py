@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import BertsearchError
+from ..errors import BertsearchError
 from .squad import (
     SquadQuestion,
     normalize_answer,
@@ -37,11 +37,10 @@ from .squad import (
 
 DEFAULT_EVAL_ROOT = Path(".bertsearch-eval")
 DOCUMENTS_SUFFIX = ".documents"  # the corpus files go beside the index folder: an index never indexes its own folder
-MODES = ("dense", "bm25", "hybrid")
-from .hybrid import DEFAULT_MODE  # eval measures what search and ask do by default
+from ..search_modes import DEFAULT_MODE  # eval measures what search and ask do by default
 RECALL_AT = (1, 5, 20)
 MRR_DEPTH = 20
-SEARCH_IDS = 20_000  # passage ids looked up at once
+SEARCH_BATCH = 256  # questions per search_many call (for the progress bar)
 PERCENTILES = (50, 90, 95, 99)
 
 
@@ -149,7 +148,7 @@ def evaluate(
     progress: bool = False,
 ) -> dict:
     """Index `squad_file`'s contexts (or reuse the index), then score retrieval, the reader and `ask`."""
-    from .index import Index
+    from ..index import Index
 
     squad = read_squad_json(squad_file)
     questions = squad_questions(squad, limit)
@@ -199,23 +198,18 @@ def _retrieval(index, questions: list[SquadQuestion], corpus: list[CorpusFile], 
     by_path = {str(f.path): f for f in corpus}
     texts = [q.question for q in questions]
     ranked, timings = [], {}
-    if extra.get("mode", DEFAULT_MODE) == "dense":  # one batched encode, then FAISS in batches
+    vectors = None
+    if extra.get("mode", DEFAULT_MODE) != "bm25":  # one batched encode, as search_many does
         with tqdm(total=len(texts), desc="encoding questions", disable=None if progress else True, leave=False) as bar:
             started = time.perf_counter()
             vectors = index.encoder.encode(texts, progress=bar.update)
             timings["encode_questions_per_s"] = len(texts) / max(time.perf_counter() - started, 1e-9)
-        started = time.perf_counter()
-        batch = max(1, SEARCH_IDS // depth)  # questions per FAISS call, so one SQLite look-up stays under its variable limit
-        for first in tqdm(range(0, len(texts), batch), desc="searching", disable=None if progress else True, leave=False):
-            _, ids = index.store.search(vectors[first : first + batch], depth)
-            rows = index.store.passages(sorted({int(i) for i in ids.flatten() if i >= 0}))
-            ranked += [[rows[int(i)] for i in row if int(i) in rows] for row in ids]
-        timings["search_questions_per_s"] = len(texts) / max(time.perf_counter() - started, 1e-9)
-    else:  # other modes: through Index.search, one question at a time
-        started = time.perf_counter()
-        for text in tqdm(texts, desc="searching", disable=None if progress else True, leave=False):
-            ranked.append(index.search(text, k=depth, **extra))
-        timings["search_questions_per_s"] = len(texts) / max(time.perf_counter() - started, 1e-9)
+    started = time.perf_counter()
+    for first in tqdm(range(0, len(texts), SEARCH_BATCH), desc="searching", disable=None if progress else True,
+                      leave=False):
+        batch = slice(first, first + SEARCH_BATCH)
+        ranked += index.search_many(texts[batch], k=depth, vectors=None if vectors is None else vectors[batch], **extra)
+    timings["search_questions_per_s"] = len(texts) / max(time.perf_counter() - started, 1e-9)
 
     def in_gold_paragraph(hit, question) -> bool:
         document = by_path.get(str(hit.path))
@@ -249,11 +243,11 @@ def _reading(index, questions: list[SquadQuestion], k: int, extra: dict, progres
         out["reader_always_answering"] = squad_metrics(questions, always)
 
     predictions, ask_always, stages = [], [], {"encode": [], "read": [], "search": [], "total": []}
-    with timed_calls(index.encoder, "encode") as encode_ms, timed_calls(reader, "spans") as read_ms:
+    with timed_calls(index.encoder, "encode") as encode_ms, timed_calls(reader, "read_batch") as read_ms:
         for q in tqdm(questions, desc="ask", disable=None if progress else True, leave=False):
             encode_ms.clear(), read_ms.clear()
             started = time.perf_counter()
-            answer = index.ask(q.question, k=k, top_n=1, always_answer=True, **extra)
+            answer = index.ask(q.question, k=k, alternatives=0, always_answer=True, **extra)
             total = 1000 * (time.perf_counter() - started)
             text = answer.answers[0].text if answer.found else ""
             predictions.append(text if answer.confident else "")

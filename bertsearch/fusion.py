@@ -1,4 +1,4 @@
-"""Fusing dense (cosine) and BM25 scores into one ranking.
+"""Fusing dense (cosine) and BM25 scores into one ranking: the "hybrid" search mode's arithmetic.
 
 Each side nominates its best `CANDIDATES` passages; every candidate then gets
 both scores (cosine for all of them, BM25 where it has a query word, else 0),
@@ -11,8 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-MODES = ("hybrid", "dense", "bm25")
-DEFAULT_MODE = "hybrid"
+
 CANDIDATES = 100
 DENSE_WEIGHT = 0.6
 FORM = "zscore"
@@ -35,12 +34,13 @@ def fuse(dense: Mapping[int, float], lexical: Mapping[int, float], weight: float
         return []
     cosine = np.array([dense[i] for i in ids], dtype=np.float64)
     bm25 = np.array([lexical.get(i, 0.0) for i in ids], dtype=np.float64)
-    fused = weight * _normalise(cosine, form) + (1 - weight) * _normalise(bm25, form)
+    fused = weight * normalise(cosine, form) + (1 - weight) * normalise(bm25, form)
     order = np.argsort(-fused, kind="stable")
     return [(ids[j], float(fused[j])) for j in order]
 
 
-def _normalise(scores: np.ndarray, form: str) -> np.ndarray:
+def normalise(scores: np.ndarray, form: str) -> np.ndarray:
+    """`scores` on a common scale, by `form` (one of FORMS)."""
     if form == "zscore":
         spread = scores.std()
         return (scores - scores.mean()) / spread if spread > 0 else np.zeros_like(scores)

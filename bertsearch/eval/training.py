@@ -18,8 +18,8 @@ import torch
 from tqdm.auto import tqdm
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
 
-from bertsearch.reader import Reader
-from bertsearch.squad import SquadQuestion, evaluate_reader, load_squad
+from ..reader import Reader
+from .squad import SquadQuestion, evaluate_reader, load_squad
 
 CHECKPOINT = "checkpoint.pt"
 RESULTS = "training_results.json"

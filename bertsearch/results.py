@@ -1,0 +1,121 @@
+"""The public result types: what `Index` returns to its callers.
+
+Each is a plain dataclass; the CLI's `--json` output is built from these, so
+their fields are a contract (`search --json` is `dataclasses.asdict` of each
+SearchResult, `ask --json` is `AskResult.to_dict()`, `info --json` is
+`IndexInfo.to_dict()`).
+"""
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass
+class SearchResult:
+    """A passage found by a search: `score` (higher is better; its scale depends on the
+    mode), the document's `path`, the passage's character span `start`-`end` in the
+    document's text, the `line` it starts on, its `text` and its passage `id`."""
+
+    score: float
+    path: str
+    start: int
+    end: int
+    line: int
+    text: str
+    id: int
+
+
+@dataclass
+class Answer:
+    """An answer span: `start`/`end` are offsets into the file's text, `passage_start`/`passage_end` into `passage`.
+
+    `score` is the reader's (start + end logit), `retrieval_score` the passage's search
+    score, and `rank_score` what answers are ordered by: the two fused.
+    """
+
+    text: str
+    score: float
+    path: str
+    start: int
+    end: int
+    line: int
+    passage: str
+    passage_start: int
+    passage_end: int
+    retrieval_score: float
+    rank_score: float
+
+
+@dataclass
+class AskResult:
+    """What `ask` found: the best `answers` first (distinct spans), and the `passages`
+    read, ranked by their best answer. `confident` is False when the best span did not
+    clear the reader's no-answer threshold."""
+
+    question: str
+    answers: list[Answer]
+    passages: list[SearchResult]
+    confident: bool = True
+
+    @property
+    def found(self) -> bool:
+        return bool(self.answers)
+
+    def to_dict(self) -> dict:
+        """The JSON of `bertsearch ask --json`."""
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class IndexInfo:
+    """Counts, encoder and settings of an index. `passage_tokens`/`overlap_tokens` are
+    None (and absent from `to_dict()`) until the index has recorded its chunking."""
+
+    index: str
+    documents: int
+    passages: int
+    model: str | None
+    pooling: str | None
+    dim: int | None
+    passage_tokens: int | None
+    overlap_tokens: int | None
+    size_bytes: int
+    generation: int
+
+    def to_dict(self) -> dict:
+        """The JSON of `bertsearch info --json`."""
+        data = dataclasses.asdict(self)
+        if self.passage_tokens is None and self.overlap_tokens is None:
+            del data["passage_tokens"], data["overlap_tokens"]
+        return data
+
+
+@dataclass
+class DocumentInfo:
+    """An indexed document: its row `id`, `path`, file `size` and `mtime_ns` when indexed,
+    `format` (text, markdown, html, pdf, ...), `indexed_at` (UTC, ISO 8601) and how many
+    `passages` it was split into."""
+
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    format: str
+    indexed_at: str
+    passages: int
+
+
+@dataclass
+class Passage:
+    """A stored passage: its row `id`, its document's id and `path`, its position `seq`
+    in the document, its character span `start`-`end` in the document's text, the `line`
+    it starts on, and its `text`."""
+
+    id: int
+    document_id: int
+    seq: int
+    path: str
+    start: int
+    end: int
+    line: int
+    text: str

@@ -1,0 +1,94 @@
+"""The SQLite schema of an index, built by numbered migrations (the `Store`'s DDL).
+
+Each step is a function `_mNNN_...(db)`; `migrate` applies the ones a
+database has not seen, in order, and records them in `_migrations`, so an
+index made by an older version opens in a newer one.
+"""
+
+from datetime import datetime, timezone
+
+import sqlite_utils
+
+from .bm25 import FTS_TABLE, TOKENIZER
+
+
+def _m001_create_tables(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["documents"].create(
+        {"id": int, "path": str, "size": int, "mtime_ns": int, "content_hash": str,
+         "format": str, "indexed_at": str},
+        pk="id",
+    )
+    db["documents"].create_index(["path"], unique=True)
+    db["passages"].create(
+        {"id": int, "document_id": int, "seq": int, "start": int, "end": int, "line": int,
+         "text": str, "content_hash": str, "vector": bytes},
+        pk="id",
+        foreign_keys=[("document_id", "documents", "id")],
+    )
+    db["passages"].create_index(["document_id"])
+    db["passages"].create_index(["content_hash"])
+
+
+def _m002_create_passages_fts(db: sqlite_utils.Database) -> None:
+    """BM25 over the passages (FTS5), kept in step by triggers; backfilled for existing indexes.
+
+    `passages_fts` is an external-content FTS5 table over `passages.text`, keyed
+    by the passage row id. The triggers update it inside the same transaction as
+    the passage rows, so the two never disagree.
+    """
+    db.execute(
+        f"create virtual table {FTS_TABLE} using fts5(text, content='passages', content_rowid='id', "
+        f"tokenize='{TOKENIZER}')"
+    )
+    db.execute(
+        f"create trigger passages_fts_insert after insert on passages begin "
+        f"insert into {FTS_TABLE}(rowid, text) values (new.id, new.text); end"
+    )
+    db.execute(
+        f"create trigger passages_fts_delete after delete on passages begin "
+        f"insert into {FTS_TABLE}({FTS_TABLE}, rowid, text) values ('delete', old.id, old.text); end"
+    )
+    db.execute(
+        f"create trigger passages_fts_update after update of text on passages begin "
+        f"insert into {FTS_TABLE}({FTS_TABLE}, rowid, text) values ('delete', old.id, old.text); "
+        f"insert into {FTS_TABLE}(rowid, text) values (new.id, new.text); end"
+    )
+    db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}) values ('rebuild')")
+
+
+MIGRATIONS = [_m001_create_tables, _m002_create_passages_fts]
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """Apply the numbered schema steps this database has not seen yet.
+
+    All pending steps run in one write transaction, taken up front (`BEGIN
+    IMMEDIATE`) and checked again inside it, so a crash leaves none of them
+    half done and two processes opening a new index never both apply them.
+    """
+    if not _pending_migrations(db):
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if "_migrations" not in db.table_names():
+            db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+        for step in _pending_migrations(db):
+            step(db)
+            db["_migrations"].insert({"name": step.__name__, "applied_at": now()})
+        db.execute("COMMIT")
+    except BaseException:
+        db.conn.rollback()
+        raise
+
+
+def _pending_migrations(db: sqlite_utils.Database) -> list:
+    if "_migrations" not in db.table_names():
+        return list(MIGRATIONS)
+    done = {row["name"] for row in db["_migrations"].rows}
+    return [step for step in MIGRATIONS if step.__name__ not in done]
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601 to the second."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
