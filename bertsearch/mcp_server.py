@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field
 
 from .errors import BertsearchError
 from .extract import find_files
+from .search_modes import DEFAULT_MODE, MODES
 
 PASSAGE_CHARS = 400  # a passage in a result: enough to judge it, `get` gives the rest
 CONTEXT_CHARS = 160  # an answer's context: this many characters each side of it
@@ -44,7 +45,7 @@ Use `ask` for a factual question: it returns answers extracted from the document
 character span. Use `search` to find passages on a topic. Use `get` to read the text around a hit (by path or
 document id, and a line or character range) before citing it. Cite answers as path:line."""
 
-Mode = Literal["hybrid", "dense", "bm25"]
+Mode = Literal[MODES]  # ("hybrid", "dense", "bm25")
 
 
 class Hit(BaseModel):
@@ -130,7 +131,7 @@ def create_mcp_server(index, *, allow_index: str | Path | None = None) -> MCPSer
     def search(
         query: Annotated[str, Field(min_length=1, description="What to look for, in words or as a question.")],
         k: Annotated[int, Field(ge=1, le=MAX_K, description="How many passages.")] = 5,
-        mode: Annotated[Mode, Field(description="hybrid: meaning and words; dense: meaning; bm25: exact words.")] = "hybrid",
+        mode: Annotated[Mode, Field(description="hybrid: meaning and words; dense: meaning; bm25: exact words.")] = DEFAULT_MODE,
         path: Annotated[str | None, Field(description="Only documents whose path matches this glob, e.g. '*/notes/*'.")] = None,
         ext: Annotated[list[str] | None, Field(description="Only these file extensions, e.g. ['md', 'pdf'].")] = None,
         after: Annotated[str | None, Field(description="Only documents modified on or after this ISO date.")] = None,
@@ -148,7 +149,7 @@ def create_mcp_server(index, *, allow_index: str | Path | None = None) -> MCPSer
         question: Annotated[str, Field(min_length=1, description="A question the documents may answer.")],
         k: Annotated[int, Field(ge=1, le=MAX_K, description="How many passages to read for the answer.")] = 10,
         alternatives: Annotated[int, Field(ge=0, le=10, description="How many other answers to give.")] = 2,
-        mode: Annotated[Mode, Field(description="Retrieval mode, as for search.")] = "hybrid",
+        mode: Annotated[Mode, Field(description="Retrieval mode, as for search.")] = DEFAULT_MODE,
         path: Annotated[str | None, Field(description="Only documents whose path matches this glob.")] = None,
         ext: Annotated[list[str] | None, Field(description="Only these file extensions.")] = None,
         after: Annotated[str | None, Field(description="Only documents modified on or after this ISO date.")] = None,
