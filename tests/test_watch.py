@@ -65,7 +65,8 @@ def test_creations_edits_renames_and_deletions_are_followed(watched, corpus):
     (corpus / "sub").rename(corpus / "moved")
     wait_for(lambda: {os.path.dirname(hit.path) for hit in index.search("Apollo", mode="bm25")}
              == {str((corpus / "moved").resolve())}, "a folder's rename")
-    assert index.info()["documents"] == 3
+    assert sorted(os.path.relpath(d.path, corpus.resolve()) for d in index.documents()) == [
+        "bees.md", os.path.join("moved", "moon.html"), "paris.txt"]
 
 
 def test_an_editors_save_is_one_update_and_its_leftovers_are_ignored(watched, corpus):
