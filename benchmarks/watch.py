@@ -251,3 +251,7 @@ The watcher was idle again {stress['caught_up_seconds']:.0f} s after the first o
 a fresh index of the folder; {stress['update_failure_count']} failed updates, {stress['search_error_count']} failed searches.
 """
 
+
+
+if __name__ == "__main__":
+    main()

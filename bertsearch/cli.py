@@ -14,6 +14,7 @@ from .search_modes import DEFAULT_MODE, MODES
 from .search_modes import HELP as MODES_HELP
 
 SNIPPET_CHARS = 320
+MCP_WRITE_WAIT = 10.0  # seconds a write from `mcp` (the watcher's, or the index tool's) waits for another writer
 
 
 def friendly_errors(command):
@@ -264,18 +265,21 @@ def mcp(index_path, watch_paths, allow_index, reader, device):
             create_mcp_server(idx, allow_index=allow_index).run("stdio")
 
 
-MCP_WRITE_WAIT = 10.0  # seconds a write (the watcher's, or the `index` tool's) waits for another writer
-
-
 def _load_models(idx) -> bool:
-    """Load the encoder and reader now, once, rather than on the first call; False if nothing is indexed yet."""
-    from .errors import IndexNotFoundError
+    """Load the reader and encoder now, once, rather than on the first call; False if nothing is indexed yet
+    (the first write records the encoder). A reader that cannot load is reported; `ask` then says why."""
+    from .errors import IndexNotFoundError, ModelLoadError
 
-    idx.reader
     try:
-        idx.encoder
+        idx.reader
+    except ModelLoadError as error:
+        _echo_err(f"ask is unavailable: {error}")
+    try:
+        if idx.info().model is None:
+            return False
     except IndexNotFoundError:
         return False
+    idx.encoder
     return True
 
 
