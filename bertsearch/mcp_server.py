@@ -154,14 +154,15 @@ def create_mcp_server(index, *, allow_index: str | Path | None = None) -> MCPSer
         ext: Annotated[list[str] | None, Field(description="Only these file extensions.")] = None,
         after: Annotated[str | None, Field(description="Only documents modified on or after this ISO date.")] = None,
         before: Annotated[str | None, Field(description="Only documents modified before this ISO date.")] = None,
+        always_answer: Annotated[bool, Field(description="Give the best spans even when none is confident.")] = False,
     ) -> Annotated[CallToolResult, AskOutput]:
         """Answer a question from the user's documents: short answer spans read from the best passages.
 
         Each answer comes with its score, file path, line and character span, and the passage around it
         with the answer marked. When no answer is confident, `answers` is empty and `passages` holds the
-        closest passages to read instead."""
+        closest passages to read instead (or, with `always_answer`, the best guesses, `confident` false)."""
         result = _call(index.ask, question, k=k, alternatives=alternatives, mode=mode, path=path, ext=ext,
-                       after=after, before=before)
+                       after=after, before=before, always_answer=always_answer)
         answers = [_answer(a) for a in result.answers]
         passages = [] if answers else [_hit(p) for p in result.passages[:3]]
         return _result(AskOutput(answers=answers, confident=result.confident, passages=passages))

@@ -8,6 +8,7 @@ document text at their spans, whatever the random reader picks.
 
 import json
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import crashkit
 from bertsearch import Index
 
 TOOLS = {"ask", "search", "get", "info"}
+SAMPLE_HISTORY = Path(__file__).resolve().parent.parent / "sample_corpus" / "history"
 
 
 @pytest.fixture
@@ -100,10 +102,12 @@ def test_an_agent_lists_the_tools_and_searches_asks_and_reads(tmp_path, indexed,
     assert "bertsearch MCP server on stdio" in stderr
 
 
-def test_mcp_watch_finds_an_edit_and_indexes_only_inside_allow_index(tmp_path, indexed, corpus, tiny_qa):
-    """The issue's "done when": search, edit the file, find the new text a moment later (polled with a
-    deadline); and the `index` tool, there only with --allow-index, stays inside its root."""
-    root = tmp_path / "allowed"
+def test_an_agent_asks_edits_and_finds_the_new_text_with_the_real_models(tmp_path):
+    """The issue's "done when", with the packaged MiniLM and the bundled reader: `mcp --watch` builds the
+    index, the agent gets the answer with its file and line, edits the file, and finds the new text a
+    moment later (polled with a deadline). The `index` tool is there only with --allow-index, inside ROOT."""
+    notes, root = tmp_path / "notes", tmp_path / "allowed"
+    shutil.copytree(SAMPLE_HISTORY, notes)
     root.mkdir()
     (root / "ferry.txt").write_text("The ferry to Rottnest Island leaves at nine.\n")
 
@@ -112,21 +116,24 @@ def test_mcp_watch_finds_an_edit_and_indexes_only_inside_allow_index(tmp_path, i
             result = structured(await session.call_tool("search", {"query": word, "mode": "bm25"}))
             return [Path(h["path"]).name for h in result["hits"]]
 
-        before = await hits("Eiffel")
-        (corpus / "paris.txt").write_text("The Eiffel Tower was painted bronze in Wombatshire.\n")
+        asked = structured(await session.call_tool("ask", {"question": "Who designed the Eiffel Tower?"}))
+        with open(notes / "brooklyn_bridge.md", "a") as file:
+            file.write("\nA replica stands in Wombatshire.\n")
         with anyio.fail_after(120):
-            while await hits("Wombatshire") != ["paris.txt"]:
+            while await hits("Wombatshire") != ["brooklyn_bridge.md"]:
                 await anyio.sleep(0.1)
         names = {tool.name for tool in (await session.list_tools()).tools}
-        outside = await session.call_tool("index", {"paths": [str(corpus)]})
-        escape = await session.call_tool("index", {"paths": ["../docs"]})
+        outside = await session.call_tool("index", {"paths": [str(notes)]})
+        escape = await session.call_tool("index", {"paths": ["../notes"]})
         inside = structured(await session.call_tool("index", {"paths": ["ferry.txt"]}))
-        return before, names, outside, escape, inside, await hits("Rottnest")
+        return asked, names, outside, escape, inside, await hits("Rottnest")
 
-    (before, names, outside, escape, inside, ferry), stdout, stderr = run_session(
-        tmp_path, ["--index", indexed, "--reader", tiny_qa, "--watch", corpus, "--allow-index", root], talk)
-    assert before == ["paris.txt"]
-    assert "updated: 0 new, 1 changed" in stderr  # the watcher's one-line report went to stderr
+    (asked, names, outside, escape, inside, ferry), stdout, stderr = run_session(
+        tmp_path, ["--index", tmp_path / "index", "--watch", notes, "--allow-index", root], talk)
+    best = asked["answers"][0]
+    assert asked["confident"] and best["answer"] == "Maurice Koechlin and Émile Nouguier"
+    assert (Path(best["path"]).name, best["line"]) == ("eiffel_tower.html", 11)
+    assert "caught up: 5 new" in stderr and "updated: 0 new, 1 changed" in stderr  # the watcher's lines, on stderr
     assert all(json.loads(line)["jsonrpc"] == "2.0" for line in stdout)
 
     assert names == TOOLS | {"index"}
