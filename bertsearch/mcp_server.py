@@ -192,9 +192,9 @@ def create_mcp_server(index, *, allow_index: str | Path | None = None) -> MCPSer
     @tool(annotations=read_only)
     def info() -> Annotated[CallToolResult, IndexedInfo]:
         """What is indexed: how many documents and passages, the encoder model, and when it last changed."""
-        data = _call(index.info).to_dict()
-        return _result(IndexedInfo(documents=data["documents"], passages=data["passages"], model=data.get("model"),
-                                   last_update=_last_update(index), index=data["index"]))
+        stats = _call(index.info)
+        return _result(IndexedInfo(documents=stats.documents, passages=stats.passages, model=stats.model,
+                                   last_update=_last_update(index), index=stats.index))
 
     if allow_index is not None:
         root = Path(allow_index).resolve()
@@ -227,7 +227,8 @@ class HttpMount:
 def http_mount(server: MCPServer) -> HttpMount:
     """`server` over streamable HTTP, for `bertsearch serve --mcp`:
     `create_app(index, mounts={"/mcp": m.app}, lifespans=[m.lifespan])`. The app answers at its own root,
-    so mounted at /mcp it serves /mcp; the host's middleware (token, Host check) sees every request first.
+    so mounted at /mcp clients use `http://HOST:PORT/mcp/`; the host's middleware (token, Host check) sees
+    every request first. Stateless, with JSON responses: each request stands alone.
     A mounted app's own lifespan does not run, hence `lifespan`: the SDK's session manager."""
     from mcp.server.transport_security import TransportSecuritySettings
 
