@@ -3,7 +3,7 @@
 Three steps, so that the reader can run on a GPU machine that has no faiss:
 
 1. `candidates`: the hybrid top-k passages of every question (bertsearch's own
-   `_retrieve`, with the index and question vectors cached by benchmarks/hybrid.py
+   `Index.search_many` given the question vectors, with the index and vectors cached by benchmarks/hybrid.py
    and benchmarks/tune_fusion.py), written as one .json.gz.
 2. `benchmarks/rerank_scores.py` (where the GPU is): the reader's best span of
    every (question, passage) pair.

@@ -56,14 +56,10 @@ def synthetic_store(folder: Path, n: int, rng: np.random.Generator, query_rows: 
     store = Store(folder, create=True)
     wanted = {int(r): i for i, r in enumerate(query_rows)}
     picked = np.zeros((len(query_rows), DIM), dtype=np.float32)
-    with store.db.atomic():
-        store.set_meta("encoder", {"model": "synthetic", "pooling": "mean", "dim": DIM})
-        store.set_meta("chunking", {"passage_tokens": 200, "overlap_tokens": 40})
-        conn = store.db.conn
-        conn.executemany(
-            "insert into documents (id, path, size, mtime_ns, content_hash, format, indexed_at) values (?, ?, 0, 0, '', 'txt', '')",
-            ((d + 1, f"/synthetic/doc-{d:07d}.txt") for d in range((n + PER_DOCUMENT - 1) // PER_DOCUMENT)),
-        )
+    store.set_meta("encoder", {"model": "synthetic", "pooling": "mean", "dim": DIM})
+    store.set_meta("chunking", {"passage_tokens": 200, "overlap_tokens": 40})
+
+    def passages():
         for first in range(0, n, INSERT_BATCH):
             count = min(INSERT_BATCH, n - first)
             vectors = synthetic_vectors(count, mapping, rng)
@@ -71,15 +67,14 @@ def synthetic_store(folder: Path, n: int, rng: np.random.Generator, query_rows: 
                 if row in wanted:
                     picked[wanted[row]] = vectors[row - first]
             offsets = rng.integers(0, len(filler) - TEXT_CHARS, size=count)
-            conn.executemany(
-                'insert into passages (id, document_id, seq, start, "end", line, text, content_hash, vector) '
-                "values (?, ?, ?, ?, ?, 1, ?, ?, ?)",
-                ((first + i + 1, (first + i) // PER_DOCUMENT + 1, (first + i) % PER_DOCUMENT,
-                  ((first + i) % PER_DOCUMENT) * TEXT_CHARS, ((first + i) % PER_DOCUMENT + 1) * TEXT_CHARS,
-                  filler[o : o + TEXT_CHARS], f"h{first + i}", vectors[i].tobytes())
-                 for i, o in enumerate(offsets)),
-            )
-        store.set_meta("generation", 1)
+            for i, o in enumerate(offsets):
+                seq = (first + i) % PER_DOCUMENT
+                yield (first + i + 1, (first + i) // PER_DOCUMENT + 1, seq, seq * TEXT_CHARS, (seq + 1) * TEXT_CHARS,
+                       1, filler[o : o + TEXT_CHARS], f"h{first + i}", vectors[i].tobytes())
+
+    documents = ((d + 1, f"/synthetic/doc-{d:07d}.txt", 0, 0, "", "txt", "")
+                 for d in range((n + PER_DOCUMENT - 1) // PER_DOCUMENT))
+    store.bulk_load(documents, passages())
     store.close()
     return time.perf_counter() - started, picked
 

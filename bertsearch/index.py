@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import answers, chunking, ingest
-from .errors import BertsearchError, DocumentNotFoundError, IndexNotFoundError, InvalidQueryError, SettingsMismatchError
+from .errors import BertsearchError, DocumentNotFoundError, IndexNotFoundError, InvalidQueryError
 from .extract import MAX_FILE_BYTES
 from .filters import Filters
 from .ingest import IndexReport
@@ -71,22 +71,8 @@ class Index:
     def _open(self, create: bool) -> Store:
         if self._store is None:
             self._store = Store(self.path, create=create)
-            self._check_settings()
+            ingest.check_settings(self._store, model=self._model, pooling=self._pooling, chunks=self._chunks)
         return self._store
-
-    def _check_settings(self) -> None:
-        """Fail fast, before loading any model, when asked for other settings than the index has."""
-        stored = self._store.meta("encoder") or {}
-        for key, asked in (("model", self._model), ("pooling", self._pooling)):
-            if asked and stored and stored[key] != asked:
-                self._store.record_encoder({**stored, key: asked})  # raises with the full story
-        recorded = self._store.meta("chunking") or {}
-        for key, value in self._chunks.items():
-            if recorded and value is not None and value != recorded[key]:
-                raise SettingsMismatchError(
-                    f"this index splits passages with {key.replace('_', ' ')}={recorded[key]}, not {value}: "
-                    "leave the option out, or use a new --index folder"
-                )
 
     @property
     def encoder(self) -> "Encoder":

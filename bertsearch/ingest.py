@@ -1,4 +1,4 @@
-"""Ingestion: files in, passages and vectors committed, and a report of what changed.
+"""Ingestion: files in, passages and vectors committed, and a report of what changed; the settings that fixes.
 
 `add` walks the given files and folders (`extract.find_files`), skips files
 whose size and mtime (or, failing that, text) are unchanged, extracts and
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import chunking
 from .chunking import Chunk
-from .errors import NothingToIndexError
+from .errors import NothingToIndexError, SettingsMismatchError
 from .extract import SkipFile, Skipped, extract, find_files
 from .store import Store
 
@@ -48,6 +48,21 @@ class _Pending:
     format: str
     chunks: list[Chunk]
     is_new: bool
+
+
+def check_settings(store: Store, *, model: str | None, pooling: str | None, chunks: dict) -> None:
+    """Fail fast, before loading any model, when asked for other settings than the index has (None: not asked)."""
+    stored = store.meta("encoder") or {}
+    for key, asked in (("model", model), ("pooling", pooling)):
+        if asked and stored and stored[key] != asked:
+            store.record_encoder({**stored, key: asked})  # raises with the full story
+    recorded = store.meta("chunking") or {}
+    for key, value in chunks.items():
+        if recorded and value is not None and value != recorded[key]:
+            raise SettingsMismatchError(
+                f"this index splits passages with {key.replace('_', ' ')}={recorded[key]}, not {value}: "
+                "leave the option out, or use a new --index folder"
+            )
 
 
 def chunk_settings(store: Store, asked: dict, token_limit: Callable[[], int]) -> dict:

@@ -1,4 +1,6 @@
-"""The SQLite schema of an index, built by numbered migrations (the `Store`'s DDL).
+"""The SQLite schema of an index, built by numbered migrations, and the condition `Filters` become on it.
+
+With `store.py`, the only module with SQL: `Store` runs what is written here.
 
 Each step is a function `_mNNN_...(db)`; `migrate` applies the ones a
 database has not seen, in order, and records them in `_migrations`, so an
@@ -10,6 +12,7 @@ from datetime import datetime, timezone
 import sqlite_utils
 
 from .bm25 import FTS_TABLE, TOKENIZER
+from .filters import Filters
 
 
 def _m001_create_tables(db: sqlite_utils.Database) -> None:
@@ -87,6 +90,29 @@ def _pending_migrations(db: sqlite_utils.Database) -> list:
         return list(MIGRATIONS)
     done = {row["name"] for row in db["_migrations"].rows}
     return [step for step in MIGRATIONS if step.__name__ not in done]
+
+
+def filter_condition(filters: Filters | None) -> tuple[str, list]:
+    """`filters` as an SQL condition on documents (alias d) and its parameters; ("", []) for none."""
+    if not filters:
+        return "", []
+    conditions, params = [], []
+    glob = filters.path_glob()
+    if glob:
+        conditions.append("d.path glob ?")
+        params.append(glob)
+    extensions = filters.extensions()
+    if extensions:
+        conditions.append("(" + " or ".join(["lower(d.path) like ? escape '\\'"] * len(extensions)) + ")")
+        params += ["%" + e.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") for e in extensions]
+    after, before = filters.mtime_range()
+    if after is not None:
+        conditions.append("d.mtime_ns >= ?")
+        params.append(after)
+    if before is not None:
+        conditions.append("d.mtime_ns < ?")
+        params.append(before)
+    return " and ".join(conditions), params
 
 
 def now() -> str:

@@ -7,9 +7,9 @@ there is. The vector index (`vectors.VectorIndex`) is derived: saved as a file
 named after its generation, and rebuilt from SQLite when the file for the
 current generation is missing or disagrees. Vector ids are passage row ids.
 
-Every line of SQL lives here (the DDL in `schema.py`): documents, passages,
-BM25 queries, search filters (`Filters` becomes a condition on documents `d`
-and passages `p` here, nowhere else), and the integrity checks `check.py` reports.
+Every line of SQL lives here and in `schema.py` (the tables, their migrations,
+and the condition a `Filters` becomes): documents, passages, BM25 queries, and
+the integrity checks `check.py` reports. No other module touches `Store.db`.
 
 Readers need no lock: `snapshot()` reads SQLite in one transaction, and the
 vector index is (re)loaded for the generation that transaction sees, so a
@@ -35,7 +35,7 @@ from .chunking import Chunk
 from .errors import CorruptIndexError, EncoderMismatchError, IndexNotFoundError
 from .filters import Filters
 from .results import DocumentInfo, Passage
-from .schema import migrate, now
+from .schema import filter_condition, migrate, now
 from .vectors import VectorIndex
 
 DB_NAME = "index.db"
@@ -223,6 +223,19 @@ class Store:
             self._follow_write(before, old_ids, [], None)
         return deleted
 
+    @_serialized
+    def bulk_load(self, documents: Iterable[Sequence], passages: Iterable[Sequence]) -> None:
+        """Insert raw rows in one transaction (one generation), for importers and benchmarks that build
+        large indexes: documents (id, path, size, mtime_ns, content_hash, format, indexed_at) and passages
+        (id, document_id, seq, start, end, line, text, content_hash, float32 vector bytes)."""
+        with self.db.atomic():
+            self.db.conn.executemany("insert into documents (id, path, size, mtime_ns, content_hash, format, "
+                                     "indexed_at) values (?, ?, ?, ?, ?, ?, ?)", documents)
+            self.db.conn.executemany('insert into passages (id, document_id, seq, start, "end", line, text, '
+                                     "content_hash, vector) values (?, ?, ?, ?, ?, ?, ?, ?, ?)", passages)
+            self._bump_generation()
+        self._vectors = None  # rebuilt (or loaded) on next use
+
     def _delete_document(self, path: str) -> list[int] | None:
         document = self.document(path)
         if document is None:
@@ -249,7 +262,7 @@ class Store:
     def passage_list(self, filters: Filters | None = None, document_id: int | None = None,
                      ids: Sequence[int] | None = None) -> list[Passage]:
         """The passages `filters` allow, of one document and/or with these ids, by path then seq."""
-        where, params = _filter_sql(filters)
+        where, params = filter_condition(filters)
         conditions = [where] if where else []
         if document_id is not None:
             conditions.append("p.document_id = ?")
@@ -264,7 +277,7 @@ class Store:
     @_serialized
     def passage_ids(self, filters: Filters) -> list[int]:
         """Ids of the passages of the documents `filters` allow."""
-        where, params = _filter_sql(filters)
+        where, params = filter_condition(filters)
         sql = f"select p.id from {PASSAGES_JOIN} {'where ' + where if where else ''}"
         return [row[0] for row in self.db.execute(sql, params)]
 
@@ -272,7 +285,7 @@ class Store:
     def document_list(self, filters: Filters | None = None, limit: int | None = None,
                       offset: int = 0) -> list[DocumentInfo]:
         """The documents `filters` allow, by path, with their passage counts."""
-        where, params = _filter_sql(filters)
+        where, params = filter_condition(filters)
         return self._document_infos(where, params, limit, offset)
 
     @_serialized
@@ -314,7 +327,7 @@ class Store:
         expression = match_expression(query)
         if expression is None:
             return []
-        where, params = _filter_sql(filters)
+        where, params = filter_condition(filters)
         join = "join passages p on p.id = f.rowid join documents d on d.id = p.document_id" if where else ""
         sql = (f"select f.rowid, -bm25({FTS_TABLE}) from {FTS_TABLE} f {join} "
                f"where {FTS_TABLE} match ? {'and ' + where if where else ''} {tail}")
@@ -425,29 +438,6 @@ class Store:
     @_serialized
     def close(self) -> None:
         self.db.close()
-
-
-def _filter_sql(filters: Filters | None) -> tuple[str, list]:
-    """`filters` as an SQL condition on documents (alias d) and its parameters; ("", []) for none."""
-    if not filters:
-        return "", []
-    conditions, params = [], []
-    glob = filters.path_glob()
-    if glob:
-        conditions.append("d.path glob ?")
-        params.append(glob)
-    extensions = filters.extensions()
-    if extensions:
-        conditions.append("(" + " or ".join(["lower(d.path) like ? escape '\\'"] * len(extensions)) + ")")
-        params += ["%" + e.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%") for e in extensions]
-    after, before = filters.mtime_range()
-    if after is not None:
-        conditions.append("d.mtime_ns >= ?")
-        params.append(after)
-    if before is not None:
-        conditions.append("d.mtime_ns < ?")
-        params.append(before)
-    return " and ".join(conditions), params
 
 
 def describe_encoder(fingerprint: dict) -> str:

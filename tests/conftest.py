@@ -61,3 +61,85 @@ def corpus(tmp_path):
         "<p>Apollo 11 landed on the Moon in July 1969.</p></body></html>"
     )
     return folder
+
+
+# -- helpers shared by several test modules ------------------------------------------
+
+
+def hand_set_logits(reader, scores: dict[str, float]):
+    """Make a Reader's model score each listed word's token highly, as both start and end."""
+    from types import SimpleNamespace
+
+    import torch
+
+    ids = {reader.tokenizer.convert_tokens_to_ids(word): value for word, value in scores.items()}
+
+    def forward(features):
+        logits = torch.zeros(features["input_ids"].shape, device=features["input_ids"].device)
+        for token, value in ids.items():
+            logits[features["input_ids"] == token] = value
+        return SimpleNamespace(start_logits=logits, end_logits=logits.clone())
+
+    reader._forward = forward
+
+
+STORE_DIM = 8
+STORE_ENCODER = {"model": "test-model", "pooling": "cls", "dim": STORE_DIM}
+
+
+def make_store(folder):
+    """A new Store in `folder` that records a fake 8-dimensional encoder."""
+    from bertsearch.store import Store
+
+    store = Store(folder, create=True)
+    store.record_encoder(STORE_ENCODER)
+    return store
+
+
+def put(store, path, texts, seed=0):
+    """Store a document at `path` with one passage per text and random unit vectors; returns the vectors."""
+    import numpy as np
+
+    from bertsearch.chunking import Chunk
+
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(len(texts), STORE_DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    chunks = [Chunk(i * 10, i * 10 + 5, 1, t, f"hash-{path}-{t}") for i, t in enumerate(texts)]
+    store.put_document(path, os.stat(__file__), f"doc-{path}", "txt", chunks, vectors)
+    return vectors
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    """Run the CLI in a scratch folder, against an index there."""
+    from click.testing import CliRunner
+
+    from bertsearch.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BERTSEARCH_INDEX", raising=False)
+    monkeypatch.delenv("BERTSEARCH_READER", raising=False)
+
+    def invoke(*args):
+        return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def indexed(run, corpus, tiny_bert):
+    """`corpus`, indexed by the CLI with the tiny encoder into the scratch folder's index."""
+    result = run("index", corpus, "--model", tiny_bert)
+    assert result.exit_code == 0, result.output
+    return corpus
+
+
+def one_line_error(result, *words):
+    """Assert that the CLI failed with one line on stderr, `Error: ...`, holding each of `words`."""
+    assert result.exit_code != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error:"), result.stderr
+    assert "Traceback" not in result.output
+    for word in words:
+        assert word in lines[0]

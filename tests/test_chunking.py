@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from bertsearch.chunking import content_hash, split_passages
+from bertsearch.chunking import content_hash, join_passages, split_passages
 from bertsearch.errors import InvalidSettingError
 
 
@@ -77,3 +77,12 @@ def test_real_tokenizer_offsets_map_back(tiny_bert):
     for passage in passages:
         assert text[passage.start : passage.end] == passage.text
         assert len(encoder.token_spans([passage.text])[0]) <= 30
+
+
+def test_joining_the_passages_gives_the_text_back():
+    text = ("First paragraph, one sentence. Then a second one that is longer than the first. And a short third.\n"
+            "A line of its own.\n\n\nSecond paragraph after two blank lines. It ends here.")
+    passages = split_passages(text, words, passage_tokens=20, overlap_tokens=10)
+    assert any(b.start < a.end for a, b in zip(passages, passages[1:]))  # some passages overlap
+    assert join_passages(passages) == text
+    assert [p.line for p in passages] == [text.count("\n", 0, p.start) + 1 for p in passages]

@@ -5,35 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from bertsearch.cli import cli
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    """Run the CLI in a scratch folder, against an index there."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("BERTSEARCH_INDEX", raising=False)
-    monkeypatch.delenv("BERTSEARCH_READER", raising=False)
-
-    def invoke(*args):
-        return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
-
-
-@pytest.fixture
-def indexed(run, corpus, tiny_bert):
-    result = run("index", corpus, "--model", tiny_bert)
-    assert result.exit_code == 0, result.output
-    return corpus
-
-
-def one_line_error(result, *words):
-    assert result.exit_code != 0
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error:"), result.stderr
-    assert "Traceback" not in result.output
-    for word in words:
-        assert word in lines[0]
+from conftest import one_line_error
 
 
 def test_index_reports_what_it_did(run, corpus, tiny_bert):

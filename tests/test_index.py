@@ -5,6 +5,7 @@ import pytest
 
 from bertsearch import Index, SearchResult
 from bertsearch.answers import READER_WEIGHT, rank_answers
+from conftest import hand_set_logits
 from bertsearch.errors import EncoderMismatchError, NothingToIndexError, SettingsMismatchError
 
 
@@ -112,8 +113,6 @@ def test_an_empty_folder_is_nothing_to_index(index, tmp_path):
 def bridge_reader(tiny_qa):
     """A reader that scores 'bridge' 18 and 'river' 2."""
     from bertsearch.reader import Reader
-
-    from test_reader import hand_set_logits
 
     reader = Reader(tiny_qa, max_length=64, stride=16)
     hand_set_logits(reader, {"bridge": 9.0, "river": 1.0})

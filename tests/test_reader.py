@@ -1,10 +1,9 @@
-from types import SimpleNamespace
-
 import pytest
 import torch
 
 from bertsearch.errors import NoReaderError
 from bertsearch.reader import Reader, best_spans
+from conftest import hand_set_logits
 
 FILLER = "the tower stood by the water for many long years . " * 12
 
@@ -12,19 +11,6 @@ FILLER = "the tower stood by the water for many long years . " * 12
 @pytest.fixture
 def reader(tiny_qa):
     return Reader(tiny_qa, max_length=64, stride=16)
-
-
-def hand_set_logits(reader, scores: dict[str, float]):
-    """Make the model score each listed word's token highly, as both start and end."""
-    ids = {reader.tokenizer.convert_tokens_to_ids(word): value for word, value in scores.items()}
-
-    def forward(features):
-        logits = torch.zeros(features["input_ids"].shape, device=features["input_ids"].device)
-        for token, value in ids.items():
-            logits[features["input_ids"] == token] = value
-        return SimpleNamespace(start_logits=logits, end_logits=logits.clone())
-
-    reader._forward = forward
 
 
 def test_best_span_in_a_later_window_wins(reader):

@@ -1,31 +1,10 @@
-import os
-
 import numpy as np
 import pytest
 
 from bertsearch.errors import EncoderMismatchError, IndexNotFoundError
-from bertsearch.chunking import Chunk
 from bertsearch.store import Store
 from bertsearch.vectors import FILE_PATTERN
-
-DIM = 8
-FINGERPRINT = {"model": "test-model", "pooling": "cls", "dim": DIM}
-
-
-def make_store(folder):
-    store = Store(folder, create=True)
-    store.record_encoder(FINGERPRINT)
-    return store
-
-
-def put(store, path, texts, seed=0):
-    rng = np.random.default_rng(seed)
-    vectors = rng.normal(size=(len(texts), DIM)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    passages = [Chunk(i * 10, i * 10 + 5, 1, t, f"hash-{path}-{t}") for i, t in enumerate(texts)]
-    store.put_document(path, os.stat(__file__), f"doc-{path}", "txt", passages, vectors)
-    return vectors
-
+from conftest import STORE_ENCODER as FINGERPRINT, make_store, put
 
 def agree(store):
     """Every passage id in SQLite is in FAISS and nothing else is."""
@@ -211,3 +190,16 @@ def test_an_error_inside_a_snapshot_ends_its_transaction_and_frees_the_store(tmp
 
     threading.Thread(target=read, daemon=True).start()
     assert entered.wait(timeout=10)  # the lock was released
+
+
+def test_a_bulk_load_is_one_generation_and_searchable_both_ways(tmp_path):
+    store = make_store(tmp_path)
+    vectors = np.eye(8, dtype=np.float32)[:3]
+    store.bulk_load([(1, "/a", 0, 0, "", "txt", ""), (2, "/b", 0, 0, "", "txt", "")],
+                    [(10, 1, 0, 0, 5, 1, "walruses", "h10", vectors[0].tobytes()),
+                     (11, 1, 1, 6, 11, 2, "narwhals", "h11", vectors[1].tobytes()),
+                     (12, 2, 0, 0, 5, 1, "beluga", "h12", vectors[2].tobytes())])
+    assert store.counts() == {"documents": 2, "passages": 3} and store.generation == 1
+    assert store.search_vectors(vectors[1:2], 1)[1][0][0] == 11
+    assert store.bm25_search("beluga", 5)[0][0] == 12
+    assert agree(store)
