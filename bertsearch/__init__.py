@@ -25,6 +25,8 @@ _EXPORTS = {
     "Passage": "results",
     "MODES": "search_modes",
     "CheckReport": "check",
+    "Watcher": "watch",
+    "Update": "watch",
     "Encoder": "encoder",
     "OnnxEncoder": "onnx_encoder",
     "Reader": "reader",
@@ -50,6 +52,7 @@ _EXPORTS = {
     "Classifier": "classify",
     "Prediction": "classify",
     "Evaluation": "classify",
+    "WatchError": "errors",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

@@ -17,6 +17,7 @@ from .search_modes import DEFAULT_MODE, MODES
 from .search_modes import HELP as MODES_HELP
 
 SNIPPET_CHARS = 320
+MCP_WRITE_WAIT = 10.0  # seconds a write from `mcp` (the watcher's, or the index tool's) waits for another writer
 
 
 def friendly_errors(command):
@@ -254,6 +255,105 @@ def remove(paths, index_path, wait):
     if not removed:
         raise click.ClickException("none of these paths is in the index: give files or folders as they were indexed")
     click.echo(f"Removed {len(removed)} documents.")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@index_option
+@device_option
+@click.option("--debounce", type=click.FloatRange(min=0), default=0.3, show_default=True,
+              help="Seconds of quiet before an update: an editor's save (temp file, rename, delete) is one update.")
+@friendly_errors
+def watch(paths, index_path, device, debounce):
+    """Keep the index in step with folders: creations, edits, renames and
+    deletions are indexed as they happen, until Ctrl-C. Catches up first.
+    Each update is reported on stderr in one line."""
+    from .index import Index
+    from .watch import Watcher
+
+    _quiet_transformers()
+    with Index(index_path, device=device) as idx:
+        watcher = Watcher(idx, paths, on_update=_echo_update, notify=_echo_err, debounce=debounce)
+        _echo_err(f"Catching up with {', '.join(map(str, paths))} into {index_path} ...")
+        with watcher.start():
+            _echo_err("Watching for changes (Ctrl-C to stop).")
+            _wait_for_interrupt()
+
+
+@cli.command("mcp")
+@index_option
+@click.option("--watch", "watch_paths", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Keep the index in step with this folder while serving (repeat for more), as `bertsearch watch`.")
+@click.option("--allow-index", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Add an `index` tool that indexes paths inside this folder (without it, the server is read-only).")
+@click.option("--reader", envvar="BERTSEARCH_READER", help="Question-answering model for `ask` (env BERTSEARCH_READER; default: the bundled reader).")
+@device_option
+@friendly_errors
+def mcp(index_path, watch_paths, allow_index, reader, device):
+    """Serve the index to AI agents over the Model Context Protocol, on stdio.
+
+    An MCP client (Claude Desktop, an IDE, an agent framework) starts this
+    command and talks to it on stdin and stdout; every log line goes to stderr.
+    Tools: ask, search, get, info (and index, with --allow-index)."""
+    import contextlib
+    import sys
+
+    from .index import Index
+    from .mcp_server import create_mcp_server
+    from .watch import Watcher
+
+    _quiet_transformers()
+    with Index(index_path, device=device, reader=reader, lock_timeout=MCP_WRITE_WAIT) as idx, \
+            contextlib.ExitStack() as running:
+        with contextlib.redirect_stdout(sys.stderr):  # whatever loading prints must not reach the protocol
+            indexed = _load_models(idx)
+            if watch_paths:
+                watcher = Watcher(idx, watch_paths, on_update=_echo_update, notify=_echo_err)
+                _echo_err(f"Watching {', '.join(map(str, watch_paths))} into {index_path}.")
+                running.enter_context(watcher.start(wait=not indexed))  # a new index is built before serving
+        _echo_err(f"bertsearch MCP server on stdio for {index_path} (tools: ask, search, get, info"
+                  f"{', index' if allow_index else ''}).")
+        with contextlib.suppress(KeyboardInterrupt):
+            create_mcp_server(idx, allow_index=allow_index).run("stdio")
+
+
+def _load_models(idx) -> bool:
+    """Load the reader and encoder now, once, rather than on the first call; False if nothing is indexed yet
+    (the first write records the encoder). A reader that cannot load is reported; `ask` then says why."""
+    from .errors import IndexNotFoundError, ModelLoadError
+
+    try:
+        idx.reader
+    except ModelLoadError as error:
+        _echo_err(f"ask is unavailable: {error}")
+    try:
+        if idx.info().model is None:
+            return False
+    except IndexNotFoundError:
+        return False
+    idx.encoder
+    return True
+
+
+def _echo_err(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _echo_update(update) -> None:
+    click.echo(update.summary(), err=True)
+
+
+def _wait_for_interrupt() -> None:
+    """Block until Ctrl-C or SIGTERM."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
 
 
 @cli.command()

@@ -1,5 +1,11 @@
-"""Turning passages and queries into L2-normalised vectors with a BERT-family model."""
+"""Turning passages and queries into L2-normalised vectors with a BERT-family model.
 
+One Encoder may serve several threads (a watcher indexing while a server
+searches): a fast tokenizer keeps its truncation settings as shared state, so
+tokenizer calls take the encoder's lock; the model's forward passes do not.
+"""
+
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -73,6 +79,7 @@ class Encoder:
         self.max_length = max_length or _max_length(path, self.model, self.tokenizer)
         self.dim = self.model.config.hidden_size
         self._torch = torch
+        self._tokenizer_lock = threading.Lock()  # see the module docstring
 
     @property
     def fingerprint(self) -> dict:
@@ -81,7 +88,8 @@ class Encoder:
 
     def token_spans(self, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
         """Character spans of each text's tokens (no special tokens), for chunking."""
-        encoded = self.tokenizer(list(texts), add_special_tokens=False, return_offsets_mapping=True)
+        with self._tokenizer_lock:
+            encoded = self.tokenizer(list(texts), add_special_tokens=False, return_offsets_mapping=True)
         return encoded["offset_mapping"]
 
     def encode(self, texts: str | Sequence[str], batch_size: int | None = None, progress=None) -> np.ndarray:
@@ -97,13 +105,15 @@ class Encoder:
         vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return vectors
-        encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)
+        with self._tokenizer_lock:
+            encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)
         with torch.inference_mode(), autocast(self.device, self.precision):
             for batch in by_length([len(ids) for ids in encoded["input_ids"]], batch_size or self.batch_size):
-                features = self.tokenizer.pad(
-                    {key: [encoded[key][i] for i in batch] for key in encoded.keys()},
-                    return_tensors="pt",
-                ).to(self.device)
+                with self._tokenizer_lock:
+                    features = self.tokenizer.pad(
+                        {key: [encoded[key][i] for i in batch] for key in encoded.keys()},
+                        return_tensors="pt",
+                    ).to(self.device)
                 hidden = self.model(**features).last_hidden_state
                 pooled = pool(hidden, features["attention_mask"], self.pooling).float()
                 pooled = torch.nn.functional.normalize(pooled, dim=-1)

@@ -67,3 +67,7 @@ class InvalidDataError(BertsearchError):
 
 class ClassifierNotFoundError(BertsearchError):
     """No trained classifier in the given folder."""
+
+
+class WatchError(BertsearchError):
+    """A path cannot be watched (it is not a folder, say)."""

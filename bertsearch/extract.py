@@ -29,6 +29,9 @@ HTML_BLOCKS = [
 PARAGRAPH_BREAK = "\n\n"
 REPLACEMENT = "\ufffd"  # what an undecodable byte becomes
 MOSTLY_ASCII = 0.7  # share of ASCII among the letters of Western European text
+# Editors' swap, backup and temporary files (beside hidden ones): never documents of their own.
+EDITOR_SUFFIXES = ("~", ".swp", ".swo", ".swx", ".swn", ".kate-swp", ".bak", ".tmp", "___jb_tmp___", "___jb_old___")
+EDITOR_NAMES = {"4913"}  # the file vim writes to test that a folder is writable
 HTML_INVISIBLE = ["script", "style", "noscript", "template", "svg", "head > meta"]
 
 
@@ -55,7 +58,7 @@ class Skipped:
 
 def find_files(paths: Iterable[Path], exclude: Path | None = None,
                follow_links: bool = False) -> Iterator[Path | Skipped]:
-    """Yield the files under `paths`, recursively, skipping hidden entries.
+    """Yield the files under `paths`, recursively, skipping hidden entries and editors' leftovers.
 
     Files are yielded under the path they were found at (absolute, symbolic
     links not resolved), so a document found through a link is stored under
@@ -97,7 +100,7 @@ def _walk(root: Path, exclude: Path | None, follow_links: bool) -> Iterator[Path
                     continue
             kept.append(name)
         dirs[:] = kept
-        for name in sorted(f for f in files if not f.startswith(".")):
+        for name in sorted(f for f in files if not is_leftover(f)):
             file = folder / name
             if file.is_symlink():
                 problem = _file_link_problem(file, real_root, follow_links)
@@ -130,6 +133,12 @@ def _folder_link_problem(link: Path, real_root: Path, follow_links: bool, seen: 
         return "symbolic link loop"
     seen.add(target)
     return None
+
+
+def is_leftover(name: str) -> bool:
+    """A hidden file or an editor's swap, backup or temporary file (`notes.md~`, `#notes.md#`, `.notes.md.swp`)."""
+    return (name.startswith(".") or name.endswith(EDITOR_SUFFIXES) or name in EDITOR_NAMES
+            or (name.startswith("#") and name.endswith("#")))
 
 
 def _inside(path: Path, folder: Path) -> bool:

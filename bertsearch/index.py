@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .classify.labelling import LabelReport
     from .encoder import Encoder
     from .reader import Reader
+    from .watch import Watcher
 
 DEFAULT_INDEX = ".bertsearch"
 
@@ -193,6 +194,17 @@ class Index:
         store = self.store  # IndexNotFoundError before the lock, which would create the folder
         with writer_lock(self.path, self._lock_timeout):
             return ingest.remove(store, paths)
+
+    def watch(self, paths: Iterable[str | Path], *, on_update=None, notify=None, **options) -> "Watcher":
+        """Keep the index in step with folders until the returned Watcher's `stop()`.
+
+        Catches up first (as `add(paths)`), then applies each creation, edit,
+        rename and deletion through `add` and `remove`. `on_update(update)` is
+        called after each update; `options` go to `Watcher` (`debounce`, say).
+        """
+        from .watch import Watcher
+
+        return Watcher(self, paths, on_update=on_update, notify=notify, **options).start()
 
     def check(self, *, repair: bool = False) -> "CheckReport":
         """Verify the index: SQLite integrity, vectors/SQLite agreement, the recorded encoder.

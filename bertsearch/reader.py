@@ -3,9 +3,13 @@
 Long passages are read in overlapping windows. A span's score is its start
 logit plus its end logit, with no per-window softmax, so scores compare across
 windows and passages.
+
+Like the encoder's, the reader's tokenizer calls take a lock, so that
+concurrent `ask`s (a server's worker threads) cannot mix truncation settings.
 """
 
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -87,6 +91,7 @@ class Reader(ReaderConfidence):
         self.batch_size = batch_size or (128 if self.device == "cuda" else 16)
         self._read_confidence(read_model_file(path, "reader_config.json") or {})
         self._torch = torch
+        self._tokenizer_lock = threading.Lock()
 
     def read(self, question: str, contexts: Sequence[str], *, top_n: int | None = 5,
              per_window: int | None = None) -> list[Span]:
@@ -129,20 +134,23 @@ class Reader(ReaderConfidence):
         """The windows each (question, context) pair is read in: the question cut to MAX_QUESTION_TOKENS,
         the context in windows of `max_length` tokens overlapping by `stride` (a tokenizer BatchEncoding;
         `overflow_to_sample_mapping` gives each window's pair)."""
-        return self.tokenizer(
-            self._shorten(questions),
-            list(contexts),
-            truncation="only_second",
-            max_length=self.max_length,
-            stride=self.stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-        )
+        shortened = self._shorten(questions)
+        with self._tokenizer_lock:
+            return self.tokenizer(
+                shortened,
+                list(contexts),
+                truncation="only_second",
+                max_length=self.max_length,
+                stride=self.stride,
+                return_overflowing_tokens=True,
+                return_offsets_mapping=True,
+            )
 
     def _shorten(self, questions: Sequence[str]) -> list[str]:
         """Cut very long questions so that passages still fit in the window."""
         questions = [q.strip() for q in questions]
-        offsets = self.tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+        with self._tokenizer_lock:
+            offsets = self.tokenizer(questions, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
         return [q if len(o) <= MAX_QUESTION_TOKENS else q[: o[MAX_QUESTION_TOKENS - 1][1]]
                 for q, o in zip(questions, offsets)]
 
@@ -154,9 +162,10 @@ class Reader(ReaderConfidence):
         starts, ends = [None] * count, [None] * count
         with torch.inference_mode(), autocast(self.device, self.precision):
             for batch in by_length([len(ids) for ids in windows["input_ids"]], self.batch_size):
-                features = self.tokenizer.pad(
-                    {k: [windows[k][w] for w in batch] for k in keys}, return_tensors="pt"
-                ).to(self.device)
+                with self._tokenizer_lock:
+                    features = self.tokenizer.pad(
+                        {k: [windows[k][w] for w in batch] for k in keys}, return_tensors="pt"
+                    ).to(self.device)
                 output = self._forward(features)
                 for row, w in enumerate(batch):
                     length = len(windows["input_ids"][w])

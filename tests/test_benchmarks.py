@@ -141,3 +141,13 @@ def test_startup_benchmark_smoke(script, tmp_path):
     script("startup").main(["--smoke", "--out-dir", str(tmp_path)])
     rows = {(r["command"], r["backend"]): r for r in result(tmp_path, "startup-cpu")["rows"]}
     assert "torch" not in rows[("search", "onnx")]["imports"] and "torch" in rows[("search", "torch")]["imports"]
+
+
+def test_watch_benchmark_smoke(script, tiny_bert, tmp_path):
+    script("watch").main(["--smoke", "--model", tiny_bert, "--out-dir", str(tmp_path)])
+    data = result(tmp_path, "watch")
+    assert data["watch"]["runs"] == data["index_after_each_save"]["runs"] == 3
+    stress = data["stress"]
+    assert sum(stress["operations"].values()) == 40 and stress["idle"]
+    assert stress["equal_to_fresh_index"] and stress["update_failure_count"] == stress["search_error_count"] == 0
+    assert (tmp_path / "watch.md").read_text().startswith("## Watching a folder")

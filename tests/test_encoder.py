@@ -89,3 +89,32 @@ def test_a_missing_model_is_a_clear_error(tmp_path):
 
     with pytest.raises(ModelLoadError, match="no model folder at .*no-such-model: the path does not exist"):
         Encoder(str(tmp_path / "no-such-model"))
+
+
+def test_one_encoder_serves_threads_chunking_and_encoding_at_once(tiny_bert):
+    """A watcher chunks (no truncation) while a server encodes queries (truncated):
+    the tokenizer's shared truncation state must not leak from one call into the other."""
+    import threading
+
+    encoder = Encoder(tiny_bert, precision="fp32", max_length=32)
+    long_texts = ["towers and bridges over rivers " * 40] * 8
+    expected_spans = encoder.token_spans(long_texts)
+    expected_vectors = encoder.encode(long_texts)
+    wrong = []
+
+    def chunk():
+        for _ in range(60):
+            if encoder.token_spans(long_texts) != expected_spans:
+                wrong.append("token_spans")
+
+    def encode():
+        for _ in range(60):
+            if not np.allclose(encoder.encode(long_texts), expected_vectors, atol=1e-5):
+                wrong.append("encode")
+
+    threads = [threading.Thread(target=chunk), threading.Thread(target=encode)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(expected_spans[0]) > 32 and wrong == []

@@ -62,6 +62,14 @@ def test_find_files_skips_hidden_and_the_index_folder(corpus):
     assert found == ["bees.md", "paris.txt", "moon.html"]
 
 
+def test_find_files_skips_editors_swap_backup_and_temporary_files(corpus):
+    for name in ["paris.txt~", "#paris.txt#", ".paris.txt.swp", "paris.txt.swp", "paris.txt.bak", "4913",
+                 "paris.txt.tmp", "paris.txt___jb_tmp___"]:
+        (corpus / name).write_text("an editor's copy")
+    found = sorted(f.name for f in find_files([corpus]))
+    assert found == ["bees.md", "moon.html", "paris.txt"]
+
+
 def test_symlink_loops_do_not_recurse(corpus):
     os.symlink(corpus, corpus / "sub" / "loop")
     os.symlink(corpus / "missing.txt", corpus / "dangling.txt")
