@@ -430,9 +430,13 @@ def _print_check(report) -> None:
               help="Enable POST /api/index and DELETE /api/documents/ID for paths inside ROOT.")
 @click.option("--batching/--no-batching", default=True, show_default=True, help="Let concurrent requests share forward passes.")
 @click.option("--reader", envvar="BERTSEARCH_READER", help="Question-answering model (env BERTSEARCH_READER; default: the bundled reader).")
+@click.option("--mcp", "with_mcp", is_flag=True, help="Also serve the MCP server over streamable HTTP at /mcp/ (same token and Host rules).")
+@click.option("--watch", "watch_paths", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              metavar="PATH", help="Keep the index in step with this folder while serving (repeat for more).")
 @device_option
 @friendly_errors
-def serve(index_path, host, port, token, allowed_hosts, cors, allow_index, batching, reader, device):
+def serve(index_path, host, port, token, allowed_hosts, cors, allow_index, batching, reader, with_mcp, watch_paths,
+          device):
     """Serve the index over HTTP: a JSON API and a web page at http://HOST:PORT/.
 
     The models load once, at start. Read-only unless --allow-index; SIGTERM
@@ -452,8 +456,18 @@ def serve(index_path, host, port, token, allowed_hosts, cors, allow_index, batch
 
     mounts, lifespans = {}, [announce]  # options that add an endpoint or a background task add theirs here
     with sock, Index(index_path, device=device, reader=reader) as idx:
-        if not allow_index:
+        if watch_paths:  # the same process and encoder; it catches up before the server answers
+            from .watch import Watcher
+
+            lifespans.append(lambda: Watcher(idx, watch_paths, on_update=_echo_update, notify=_echo_err))
+        elif not allow_index:
             idx.info()  # a read-only server needs an index: say so now, not on every request
+        if with_mcp:
+            from .mcp_server import create_mcp_server, http_mount
+
+            endpoint = http_mount(create_mcp_server(idx, allow_index=allow_index))
+            mounts["/mcp"] = endpoint.app
+            lifespans.append(endpoint.lifespan)
         app = create_app(idx, token=token, host=host, allowed_hosts=allowed_hosts, cors=cors,
                          allow_index=allow_index, batching=batching, mounts=mounts, lifespans=lifespans)
         run(app, sock)

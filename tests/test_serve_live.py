@@ -207,3 +207,39 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_cleanly(sample_index):
     assert answered["reply"][0] == 200 and answered["reply"][1]["answers"]
     assert "Stopped." in "".join(server.stderr)
     assert not any("Traceback" in line for line in server.stderr)
+
+
+def test_serve_with_mcp_and_watch_answers_agents_and_follows_the_folder(tiny_bert, tiny_qa, corpus, tmp_path):
+    """`serve --mcp --watch`: the MCP endpoint at /mcp/ behind the same Host rule, and a saved file searchable."""
+    import anyio
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    with Index(tmp_path / "index", model=tiny_bert) as index:
+        index.add([corpus])
+    running = Server("--index", str(tmp_path / "index"), "--reader", tiny_qa, "--mcp", "--watch", str(corpus))
+    try:
+        async def tools() -> set[str]:
+            async with streamable_http_client(running.url + "/mcp/") as (read, write, *_):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    return {tool.name for tool in (await session.list_tools()).tools}
+
+        assert anyio.run(tools) == {"ask", "search", "get", "info"}
+        request = urllib.request.Request(running.url + "/mcp/", method="POST", data=b"{}",
+                                         headers={"Host": "attacker.example", "content-type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 421
+
+        (corpus / "narwhals.txt").write_text("Narwhals have a long spiral tusk.")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            status, hits = running.get("/api/search?q=narwhals&mode=bm25&k=1")
+            if status == 200 and hits and hits[0]["path"].endswith("narwhals.txt"):
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail("the watched file never became searchable:\n" + "".join(running.stderr))
+    finally:
+        assert running.stop() == 0
