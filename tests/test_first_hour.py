@@ -1,5 +1,6 @@
-"""What a newcomer meets first: one clear line for a bad option, dates as the README writes them,
-text in legacy encodings, and a library that loads its models quietly."""
+"""What a newcomer meets first (issue #11): one clear line for a bad device, model or file, dates as the
+README writes them, text in legacy encodings, symbolic links, no leftovers, an honest progress bar and
+Ctrl-C, and a library that loads its models quietly. `run` and `indexed` come from conftest."""
 
 import io
 import re
@@ -8,27 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from bertsearch.cli import cli
 from bertsearch.extract import decode, extract
-
-
-@pytest.fixture
-def run(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("BERTSEARCH_INDEX", raising=False)
-
-    def invoke(*args):
-        return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
-
-
-@pytest.fixture
-def indexed(run, corpus, tiny_bert):
-    assert run("index", corpus, "--model", tiny_bert, "-q").exit_code == 0
-    return corpus
 
 
 def only_line(result) -> str:
