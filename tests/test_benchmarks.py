@@ -47,7 +47,7 @@ def test_reader_benchmark_says_which_transformers_it_needs(script, tiny_qa, tmp_
     if int(transformers.__version__.split(".")[0]) < 5:
         pytest.skip("this transformers still has the question-answering pipeline")
     with pytest.raises(SystemExit, match="transformers 4"):
-        script("reader").main(["--smoke", "--speed-model", tiny_qa, "--out-dir", str(tmp_path)])
+        script("reader").main(["--smoke", "--squad", SQUAD_SLICE, "--speed-model", tiny_qa, "--out-dir", str(tmp_path)])
 
 
 # .ci/run installs the peer, so in CI this test always runs.
@@ -124,12 +124,12 @@ def test_serve_benchmark_smoke(script, tiny_bert, tiny_qa, tmp_path):
 
 
 def test_onnx_benchmark_smoke(script, tiny_bert, tiny_qa, tmp_path):
-    pytest.importorskip("sentence_transformers")
-    script("onnx_vs_torch").main(["--smoke", "--model", tiny_bert, "--reader", tiny_qa, "--out-dir", str(tmp_path)])
+    script("onnx_vs_torch").main(["--smoke", "--squad", SQUAD_SLICE, "--model", tiny_bert, "--reader", tiny_qa, "--out-dir", str(tmp_path)])
     data = result(tmp_path, "onnx-cpu")
     encoders = {row["name"]: row for row in data["encoder"]["rows"]}
     assert set(encoders) == {"torch fp32", "torch bf16", "onnx fp32", "onnx int8", "sentence-transformers fp32"}
-    assert encoders["onnx fp32"]["top10_overlap"] == 1.0  # the same vectors as torch fp32, so the same rankings
+    # The same vectors as torch fp32 to float error; a tiny random model's scores are near ties, so a few swap.
+    assert encoders["onnx fp32"]["top10_overlap"] >= 0.95
     assert {(c["index_built_with"], c["queried_with"]) for c in data["encoder"]["cross_backend"]} >= {
         ("torch bf16", "onnx int8"), ("onnx int8", "torch bf16"), ("torch fp32", "onnx fp32")}
     readers = {row["name"]: row for row in data["reader"]["rows"]}
