@@ -272,7 +272,9 @@ def watch(paths, index_path, device, debounce):
     from .watch import Watcher
 
     _quiet_transformers()
-    with Index(index_path, device=device) as idx:
+    from .backends import resident_backend
+
+    with Index(index_path, device=device, backend=resident_backend()) as idx:
         watcher = Watcher(idx, paths, on_update=_echo_update, notify=_echo_err, debounce=debounce)
         _echo_err(f"Catching up with {', '.join(map(str, paths))} into {index_path} ...")
         with watcher.start():
@@ -303,7 +305,10 @@ def mcp(index_path, watch_paths, allow_index, reader, device):
     from .watch import Watcher
 
     _quiet_transformers()
-    with Index(index_path, device=device, reader=reader, lock_timeout=MCP_WRITE_WAIT) as idx, \
+    from .backends import resident_backend
+
+    with Index(index_path, device=device, reader=reader, lock_timeout=MCP_WRITE_WAIT,
+               backend=resident_backend()) as idx, \
             contextlib.ExitStack() as running:
         with contextlib.redirect_stdout(sys.stderr):  # whatever loading prints must not reach the protocol
             indexed = _load_models(idx)
@@ -455,7 +460,9 @@ def serve(index_path, host, port, token, allowed_hosts, cors, allow_index, batch
         click.echo("Stopped.", err=True)
 
     mounts, lifespans = {}, [announce]  # options that add an endpoint or a background task add theirs here
-    with sock, Index(index_path, device=device, reader=reader) as idx:
+    from .backends import resident_backend
+
+    with sock, Index(index_path, device=device, reader=reader, backend=resident_backend()) as idx:
         if watch_paths:  # the same process and encoder; it catches up before the server answers
             from .watch import Watcher
 
