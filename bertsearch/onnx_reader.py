@@ -16,7 +16,7 @@ from .checkpoints import read_model_file, resolve_model_path
 from .confidence import ReaderConfidence
 from .onnx_backend import open_graph
 from .onnx_encoder import pad
-from .reader import MAX_QUESTION_TOKENS, Span, default_reader
+from .reader import MAX_QUESTION_TOKENS, Span, default_reader, keep_best, ranked
 
 
 def best_spans(start_logits: np.ndarray, end_logits: np.ndarray, context_mask: np.ndarray,
@@ -88,13 +88,8 @@ class OnnxReader(ReaderConfidence):
             _, _, (n, context_index) = pairs[owner]
             mask = np.array([s == 1 for s in window.sequence_ids])
             for start, end, score in best_spans(start_logits, end_logits, mask, self.max_answer_length, per_window):
-                char_start, char_end = window.offsets[start][0], window.offsets[end][1]
-                key = (context_index, char_start, char_end)
-                if key not in found[n] or found[n][key].score < score:
-                    text = contexts[n][context_index][char_start:char_end]
-                    found[n][key] = Span(text, score, context_index, char_start, char_end)
-        ranked = [sorted(spans.values(), key=lambda span: -span.score) for spans in found]
-        return ranked if top_n is None else [spans[:top_n] for spans in ranked]
+                keep_best(found[n], contexts[n][context_index], context_index, window.offsets, start, end, score)
+        return ranked(found, top_n)
 
     def _windows(self, pairs: list[tuple[str, str]]):
         """Each (question, context) pair in windows of `max_length` tokens overlapping by `stride`,

@@ -122,13 +122,8 @@ class Reader(ReaderConfidence):
             mask = self._torch.tensor([s == 1 for s in windows.sequence_ids(w)])
             for start, end, score in best_spans(start_logits[w], end_logits[w], mask, self.max_answer_length,
                                                 per_window):
-                char_start, char_end = offsets[start][0], offsets[end][1]
-                key = (context_index, char_start, char_end)
-                if key not in found[n] or found[n][key].score < score:
-                    text = contexts[n][context_index][char_start:char_end]
-                    found[n][key] = Span(text, score, context_index, char_start, char_end)
-        ranked = [sorted(spans.values(), key=lambda span: -span.score) for spans in found]
-        return ranked if top_n is None else [spans[:top_n] for spans in ranked]
+                keep_best(found[n], contexts[n][context_index], context_index, offsets, start, end, score)
+        return ranked(found, top_n)
 
     def windows(self, questions: Sequence[str], contexts: Sequence[str]):
         """The windows each (question, context) pair is read in: the question cut to MAX_QUESTION_TOKENS,
@@ -187,3 +182,18 @@ def _no_reader_message(name: str, error: Exception) -> str:
         "Pass --reader with a hub id or a local folder of a SQuAD-tuned checkpoint, "
         "or set BERTSEARCH_READER."
     )
+
+
+def keep_best(found: dict, context: str, context_index: int, offsets, start: int, end: int, score: float) -> None:
+    """Record the span from token `start` to `end` of a window in `found`, keyed by its characters in
+    `context`: a span read in two overlapping windows keeps its better score."""
+    char_start, char_end = offsets[start][0], offsets[end][1]
+    key = (context_index, char_start, char_end)
+    if key not in found or found[key].score < score:
+        found[key] = Span(context[char_start:char_end], score, context_index, char_start, char_end)
+
+
+def ranked(found: list[dict], top_n: int | None) -> list[list[Span]]:
+    """Each question's spans, best first, the `top_n` best (None: all)."""
+    spans = [sorted(by_key.values(), key=lambda span: -span.score) for by_key in found]
+    return spans if top_n is None else [question[:top_n] for question in spans]
