@@ -70,6 +70,7 @@ class FoundAnswer(BaseModel):
     answer: str
     score: float = Field(description="Rank score: retrieval and reader fused; higher is better.")
     reader_score: float = Field(description="The reader's own score for the span (start + end logit).")
+    confidence: float = Field(description="Estimated probability (0 to 1) that this answer is right.")
     path: str
     line: int
     start: int = Field(description="Character offset of the answer in the document.")
@@ -79,7 +80,8 @@ class FoundAnswer(BaseModel):
 
 class AskOutput(BaseModel):
     answers: list[FoundAnswer] = Field(description="Best first; empty when the reader found no confident answer.")
-    confident: bool = Field(description="False: no span reached the reader's no-answer threshold.")
+    confident: bool = Field(description="False: the best answer's confidence is under the cut, so `answers` is "
+                                        "empty (unless always_answer) and `passages` holds the closest passages.")
     passages: list[Hit] = Field(description="When there is no answer: the closest passages, to read instead.")
 
 
@@ -270,7 +272,8 @@ def _answer(answer) -> FoundAnswer:
     context = " ".join(f"{'…' if s > CONTEXT_CHARS else ''}{before}**{passage[s:e]}**{after}"
                        f"{'…' if e + CONTEXT_CHARS < len(passage) else ''}".split())
     return FoundAnswer(answer=answer.text, score=round(answer.rank_score, 4), reader_score=round(answer.score, 4),
-                       path=answer.path, line=answer.line, start=answer.start, end=answer.end, context=context)
+                       confidence=round(answer.confidence, 4), path=answer.path, line=answer.line,
+                       start=answer.start, end=answer.end, context=context)
 
 
 def _cut(text: str, limit: int) -> tuple[str, bool]:

@@ -132,6 +132,7 @@ def test_an_agent_asks_edits_and_finds_the_new_text_with_the_real_models(tmp_pat
         tmp_path, ["--index", tmp_path / "index", "--watch", notes, "--allow-index", root], talk)
     best = asked["answers"][0]
     assert asked["confident"] and best["answer"] == "Maurice Koechlin and Émile Nouguier"
+    assert 0.5 < best["confidence"] <= 1
     assert (Path(best["path"]).name, best["line"]) == ("eiffel_tower.html", 11)
     assert "caught up: 5 new" in stderr and "updated: 0 new, 1 changed" in stderr  # the watcher's lines, on stderr
     assert all(json.loads(line)["jsonrpc"] == "2.0" for line in stdout)
