@@ -40,6 +40,15 @@ class SkipFile(Exception):
 
 
 @dataclass
+class Heading:
+    """A heading in a document's extracted text: where its line starts, its depth (1 = top) and its title."""
+
+    start: int
+    level: int
+    title: str
+
+
+@dataclass
 class Document:
     path: Path
     text: str
@@ -47,6 +56,10 @@ class Document:
     encoding: str = "utf-8"  # how a text file's bytes were decoded
     undecodable: int = 0  # bytes that fit no encoding, each replaced by U+FFFD
     warnings: list[str] = field(default_factory=list)  # what a parser said while reading it
+    # Paged formats (PDF, slides): the character offset in `text` where each page starts, in
+    # order, so page n (1-based) is text[pages[n-1]:pages[n]]. Empty for formats without pages.
+    pages: list[int] = field(default_factory=list)
+    headings: list[Heading] = field(default_factory=list)  # in order of `start`; empty where none are known
 
 
 @dataclass
