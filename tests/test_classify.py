@@ -4,11 +4,12 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 
 from bertsearch import Classifier, ClassifierNotFoundError, InvalidDataError
 from bertsearch.classify import examples_from_folders, load_examples
-from bertsearch.classify.finetune import Recipe
+from bertsearch.classify.finetune import Recipe, length_grouped_batches
 from bertsearch.classify.metrics import evaluate_probabilities, expected_calibration_error
 
 SENTIMENT = Path(__file__).parent / "data" / "sentiment"
@@ -104,6 +105,46 @@ def test_fine_tuning_stops_early_and_keeps_the_best_held_out_epoch(tiny_bert, tm
     report = frozen.report  # nothing learns, so the held-out score never improves after epoch 1
     assert report["stopped_early"] and report["best_epoch"] == 1
     assert len(report["epoch_losses"]) == 3 and report["held_out_examples"] == 8
+
+
+def test_length_grouped_batches_hold_every_example_once_and_texts_of_similar_length():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(2, 60, size=1000).tolist()
+    indices = np.arange(10, 1000)  # a training split: not every position
+    batches = length_grouped_batches(lengths, indices, 32, seed=3, pool_batches=8)
+    together = np.concatenate(batches)
+    assert sorted(together.tolist()) == indices.tolist()
+    assert all(len(batch) <= 32 for batch in batches)
+    padded = sum(len(b) * max(lengths[i] for i in b) for b in batches)
+    random_order = rng.permutation(indices)
+    padded_at_random = sum(32 * max(lengths[i] for i in random_order[k : k + 32]) for k in range(0, len(indices), 32))
+    assert padded < 0.75 * padded_at_random  # far less padding than random batches
+    assert not np.array_equal(together, np.sort(together))  # still shuffled
+    other_epoch = np.concatenate(length_grouped_batches(lengths, indices, 32, seed=4, pool_batches=8))
+    assert not np.array_equal(together, other_epoch)
+
+
+def test_fine_tuning_scores_the_validation_set_given_and_trains_on_every_text(tiny_bert, tmp_path):
+    texts, labels = FRUIT + TOOLS, ["fruit"] * 8 + ["tool"] * 8
+    tuned = Classifier.train(texts, labels, model=tiny_bert, **TUNE, recipe=Recipe(epochs=2, **FAST),
+                             checkpoints=tmp_path, validation=(FRUIT[:2] + TOOLS[:2], ["fruit", "fruit", "tool", "tool"]))
+    assert tuned.report["train_examples"] == 16 and tuned.report["held_out_examples"] == 4
+    assert len(tuned.report["held_out_accuracy"]) == 2
+    with pytest.raises(InvalidDataError, match="'vegetable' is not among the training labels"):
+        Classifier.train(texts, labels, model=tiny_bert, **TUNE, validation=(["leek"], ["vegetable"]))
+
+
+def test_fine_tuning_can_leave_the_word_embeddings_as_they_are(tiny_bert, tmp_path):
+    from transformers import AutoModel
+
+    texts, labels = FRUIT + TOOLS, ["fruit"] * 8 + ["tool"] * 8
+    tuned = Classifier.train(texts, labels, model=tiny_bert, **TUNE, checkpoints=tmp_path / "run",
+                             recipe=Recipe(epochs=2, freeze_word_embeddings=True, **FAST))
+    tuned.save(tmp_path / "clf")
+    before, after = AutoModel.from_pretrained(tiny_bert), AutoModel.from_pretrained(tmp_path / "clf" / "encoder")
+    assert torch.equal(before.get_input_embeddings().weight, after.get_input_embeddings().weight)
+    assert not torch.equal(before.encoder.layer[0].attention.self.query.weight,
+                           after.encoder.layer[0].attention.self.query.weight)
 
 
 # -- zero-shot --------------------------------------------------------------------

@@ -65,10 +65,11 @@ class Classifier:
     def train(cls, texts: Sequence[str], labels: Sequence[str], *, method: str = "probe", model: str | None = None,
               pooling: str | None = None, device: str | None = None, precision: str = "auto", l2: float = DEFAULT_L2,
               recipe=None, checkpoints: str | Path | None = None, resume: bool = False,
-              progress: bool = False) -> "Classifier":
+              progress: bool = False, validation: tuple[Sequence[str], Sequence[str]] | None = None) -> "Classifier":
         """Train on texts and their labels. `method`: "probe" (a logistic regression on frozen vectors)
         or "fine-tune" (the encoder too; `recipe` is a `finetune.Recipe`, `checkpoints` a folder
-        for the per-epoch checkpoint that `resume=True` continues from)."""
+        for the per-epoch checkpoint that `resume=True` continues from, `validation` the (texts,
+        labels) scored after each epoch for early stopping, else a share of the texts)."""
         if method not in METHODS[:2]:
             raise InvalidDataError(f"unknown method {method!r}: use probe or fine-tune (zero-shot needs no training)")
         names, targets = _targets(texts, labels)
@@ -80,8 +81,10 @@ class Classifier:
                                               l2=l2, device=device, precision=precision)
             classifier._encoder = encoder
             return classifier
+        if validation is not None:
+            validation = _validation(validation, names)
         return cls._fine_tune(list(texts), names, targets, model, pooling or FINE_TUNE_POOLING, device, precision,
-                              recipe, checkpoints, resume, progress)
+                              recipe, checkpoints, resume, progress, validation)
 
     @classmethod
     def train_on_vectors(cls, vectors: np.ndarray, labels: Sequence[str], *, encoder: dict, l2: float = DEFAULT_L2,
@@ -110,7 +113,8 @@ class Classifier:
         return classifier
 
     @classmethod
-    def _fine_tune(cls, texts, names, targets, model, pooling, device, precision, recipe, checkpoints, resume, progress):
+    def _fine_tune(cls, texts, names, targets, model, pooling, device, precision, recipe, checkpoints, resume, progress,
+                   validation):
         from transformers import AutoModel, AutoTokenizer
 
         from ..checkpoints import resolve_model_path
@@ -121,7 +125,8 @@ class Classifier:
         scratch = tempfile.TemporaryDirectory(prefix="bertsearch-fine-tune-")
         head, report = fine_tune(network, tokenizer, texts, targets, len(names), pooling=pooling,
                                  recipe=recipe or Recipe(), checkpoints=Path(checkpoints or scratch.name),
-                                 device=device, precision=precision, resume=resume, progress=progress)
+                                 device=device, precision=precision, resume=resume, progress=progress,
+                                 validation=validation)
         folder = Path(scratch.name) / ENCODER_DIR
         network.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
@@ -225,6 +230,17 @@ def _targets(texts: Sequence, labels: Sequence[str], check_texts: bool = True) -
         raise InvalidDataError(f"training needs examples of at least two labels, found {len(names)}")
     index = {name: i for i, name in enumerate(names)}
     return names, np.array([index[str(label)] for label in labels], dtype=np.int64)
+
+
+def _validation(validation, names: list[str]) -> tuple[list[str], np.ndarray]:
+    """Held-out (texts, labels) as texts and targets among the training labels' names."""
+    texts, labels = list(validation[0]), [str(label) for label in validation[1]]
+    if len(texts) != len(labels) or not texts:
+        raise InvalidDataError(f"validation: {len(texts)} texts and {len(labels)} labels: give one label per text")
+    unknown = sorted(set(labels) - set(names))
+    if unknown:
+        raise InvalidDataError(f"validation label {unknown[0]!r} is not among the training labels ({', '.join(names)})")
+    return texts, np.array([names.index(label) for label in labels], dtype=np.int64)
 
 
 def _load_encoder(model: str, pooling: str | None, device: str | None, precision: str):
