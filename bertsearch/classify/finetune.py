@@ -1,6 +1,6 @@
 """Fine-tuning the whole encoder with a linear head, the classic recipe.
 
-The head reads the pooled vector ([CLS] by default) L2-normalised and multiplied by SCALE,
+The head reads the pooled vector (mean by default, [CLS] if asked) L2-normalised and multiplied by SCALE,
 the same unit vector an index stores, so a fine-tuned classifier ends in the same
 `LinearHead` as a probe. AdamW (the encoder at `learning_rate`, the freshly initialised
 head at `head_learning_rate`), 10% linear warm-up then linear decay, gradient clipping at
@@ -50,6 +50,7 @@ class Recipe:
     seed: int = 42
     group_by_length: bool = True  # batches of similar lengths (see length_grouped_batches); False: random batches
     freeze_word_embeddings: bool = False  # True: the vocabulary's vectors stay as they are (half the optimizer's work)
+    fused_optimizer: bool = True  # one AdamW kernel over all parameters (False: torch's loop over tensors)
 
 
 def fine_tune(model, tokenizer, texts: list[str], targets: np.ndarray, n_labels: int, *, pooling: str,
@@ -79,7 +80,7 @@ def fine_tune(model, tokenizer, texts: list[str], targets: np.ndarray, n_labels:
     optimizer = torch.optim.AdamW(
         [{"params": [p for p in model.parameters() if p.requires_grad], "lr": recipe.learning_rate},
          {"params": head.parameters(), "lr": recipe.head_learning_rate}],
-        weight_decay=recipe.weight_decay, fused=device.split(":")[0] in ("cpu", "cuda"),
+        weight_decay=recipe.weight_decay, fused=recipe.fused_optimizer and device.split(":")[0] in ("cpu", "cuda"),
     )
     total_steps = recipe.epochs * math.ceil(len(train) / recipe.batch_size)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(recipe.warmup_ratio * total_steps), total_steps)

@@ -32,7 +32,7 @@ def classify():
 @click.option("--method", type=click.Choice(["probe", "fine-tune"]), default="probe", show_default=True,
               help="probe: a logistic regression on the frozen encoder's vectors (seconds); fine-tune: the encoder too (slow on a CPU).")
 @click.option("--model", help="Encoder: a hub id or a local folder (default: all-MiniLM-L6-v2, shipped offline).")
-@click.option("--pooling", type=click.Choice(["cls", "mean"]), help="Pooling of the encoder's tokens (default: mean for the probe, [CLS] for fine-tuning).")
+@click.option("--pooling", type=click.Choice(["cls", "mean"]), help="Pooling of the encoder's tokens (default: mean).")
 @click.option("--text-column", help="The column (or JSON key) holding the text; a number counts columns of a file without a header.")
 @click.option("--label-column", help="The column (or JSON key) holding the label.")
 @click.option("--l2", type=click.FloatRange(min=0), help="Probe: the L2 penalty on the weights.")
