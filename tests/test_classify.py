@@ -94,6 +94,7 @@ def test_fine_tuning_resumes_after_the_last_checkpointed_epoch(tiny_bert, tmp_pa
                                resume=True, **settings)
     assert resumed.report["epoch_losses"][0] == first.report["epoch_losses"][0]  # epoch 1 was not run again
     assert len(resumed.report["epoch_losses"]) == 2
+    assert resumed.report["epoch_train_seconds"][0] == first.report["epoch_train_seconds"][0]  # its time carried over
 
 
 def test_fine_tuning_stops_early_and_keeps_the_best_held_out_epoch(tiny_bert, tmp_path):

@@ -90,7 +90,6 @@ def fine_tune(model, tokenizer, texts: list[str], targets: np.ndarray, n_labels:
         state = _load_checkpoint(checkpoints / CHECKPOINT, model, head, optimizer, scheduler, device)
     run = _Run(model, head, tokenizer, encoded, targets, pooling, device, precision, recipe)
 
-    started = time.perf_counter()
     for epoch in range(len(state["epoch_losses"]), recipe.epochs):
         if _patience_spent(state, recipe.patience):
             break
@@ -111,7 +110,7 @@ def fine_tune(model, tokenizer, texts: list[str], targets: np.ndarray, n_labels:
     head.load_state_dict(best["head"])
     model.eval()
     report = {**state, "stopped_early": len(state["epoch_losses"]) < recipe.epochs, "train_examples": len(train),
-              "held_out_examples": len(held), "train_seconds": round(time.perf_counter() - started, 1),
+              "held_out_examples": len(held), "train_seconds": _seconds_spent(state),
               "device": device, "precision": precision, **{f"recipe_{k}": v for k, v in vars(recipe).items()}}
     return _as_linear_head(head), report
 
@@ -133,6 +132,11 @@ def length_grouped_batches(lengths, indices: np.ndarray, batch_size: int, seed: 
         chunk = chunk[np.argsort([lengths[i] for i in chunk], kind="stable")]
         batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
     return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def _seconds_spent(state: dict) -> float:
+    """Training and held-out scoring over every epoch, those of earlier runs that this one resumed included."""
+    return round(sum(state.get("epoch_train_seconds", [])) + sum(state.get("epoch_held_out_seconds", [])), 1)
 
 
 def _patience_spent(state: dict, patience: int) -> bool:
