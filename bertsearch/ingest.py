@@ -261,7 +261,7 @@ def _nothing_to_index(roots: list[Path], skipped: list[Skipped]) -> str:
     where = ", ".join(map(str, roots))
     if not skipped:
         return (f"nothing to index in {where}: give files or folders holding text, Markdown, "
-                "reStructuredText, HTML or PDF documents")
+                "reStructuredText, HTML, PDF, Office, OpenDocument, EPUB, notebook or e-mail documents")
     reasons = Counter(s.reason for s in skipped)
     said = "; ".join(f"{reason} ({count} files)" if count > 1 else reason for reason, count in reasons.most_common(3))
     more = f"; and {len(reasons) - 3} other reasons" if len(reasons) > 3 else ""
