@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import chunking
+from . import chunking, structure
 from .chunking import Chunk
 from .errors import EncoderMismatchError, NothingToIndexError, SettingsMismatchError
 from .extract import SkipFile, Skipped, extract, find_files
@@ -187,7 +187,9 @@ class Ingester:
             store.touch_document(str(path), stat)
             self.report.unchanged += 1
             return None
-        pieces = chunking.split_passages(document.text, self.encoder().token_spans, **chunks)
+        pieces = chunking.split_passages(document.text, self.encoder().token_spans, **chunks,
+                                         boundaries=structure.boundaries(document))
+        structure.place(pieces, document)
         if not pieces:
             return self._skip(Skipped(path, "no text"))
         return _Pending(str(path), stat, digest, document.format, pieces, known is None)
