@@ -197,7 +197,7 @@ def extract(path: Path, max_bytes: int | None = MAX_FILE_BYTES) -> Document:
         decoded = decode(data)
         return Document(path, decoded.text, suffix.lstrip(".") or "text", decoded.encoding, decoded.undecodable)
     document = reader.read(path, data)
-    if reader.binary:
+    if multiple > 1:
         _check_text_size(document.text, max_bytes)
     return document
 

@@ -36,7 +36,7 @@ class Format:
 
     @property
     def binary(self) -> bool:
-        """Whether the file is not text itself, so its extracted text is what the cap (--max-file-mb) measures."""
+        """Whether the file is not text itself, so its extracted text is what the cap measures."""
         return self.file_bytes_per_text_byte > 1
 
 
