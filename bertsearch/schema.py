@@ -70,7 +70,15 @@ def _m003_create_document_labels(db: sqlite_utils.Database) -> None:
     db["document_labels"].create_index(["label"])
 
 
-MIGRATIONS = [_m001_create_tables, _m002_create_passages_fts, _m003_create_document_labels]
+def _m004_add_passage_page_and_section(db: sqlite_utils.Database) -> None:
+    """Each passage's page (1-based, paged formats only) and heading path (`Installation > Linux`).
+    Passages indexed before this step keep NULL in both until their file is indexed again."""
+    db["passages"].add_column("page", int)
+    db["passages"].add_column("section", str)
+
+
+MIGRATIONS = [_m001_create_tables, _m002_create_passages_fts, _m003_create_document_labels,
+              _m004_add_passage_page_and_section]
 
 
 def migrate(db: sqlite_utils.Database) -> None:
