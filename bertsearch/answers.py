@@ -77,7 +77,8 @@ def rank_answers(question: str, passages: Sequence[SearchResult], spans: Sequenc
     confident = confidence.accepts(answers[0].confidence, best=candidates[0], min_confidence=min_confidence)
     if not confident and not always_answer:
         return AskResult(question, [], passages, confident=False, confidence=answers[0].confidence)
-    return AskResult(question, answers[:wanted], order, confident, confidence=answers[0].confidence)
+    return AskResult(question, different_texts(answers)[:wanted], order, confident,
+                     confidence=answers[0].confidence)
 
 
 def distinct(answers: list[Answer]) -> list[Answer]:
@@ -85,6 +86,22 @@ def distinct(answers: list[Answer]) -> list[Answer]:
     kept: list[Answer] = []
     for answer in answers:
         if not any(a.path == answer.path and a.start < answer.end and answer.start < a.end for a in kept):
+            kept.append(answer)
+    return kept
+
+
+def different_texts(answers: list[Answer]) -> list[Answer]:
+    """The best answer of each text (as SQuAD normalises it): an alternative that repeats a better
+    answer's words from elsewhere adds nothing to show. The repeats still count as agreement
+    in the confidence, which is computed before this."""
+    from .eval.squad import normalize_answer
+
+    seen: set[str] = set()
+    kept = []
+    for answer in answers:
+        text = normalize_answer(answer.text)
+        if text not in seen:
+            seen.add(text)
             kept.append(answer)
     return kept
 

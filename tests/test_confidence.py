@@ -232,3 +232,16 @@ def test_the_benchmark_runs_end_to_end_and_renders_its_section(tiny_bert, tiny_q
     page = (tmp_path / "confidence.md").read_text()
     assert "in-corpus" in page and "ECE" in page and "a random 8 of every 40th question" in page
     assert (tmp_path / "cache" / "squad-dev-v1.1-slice-half-q40-k10.jsonl").exists()
+
+
+def test_alternatives_do_not_repeat_a_better_answers_words():
+    from bertsearch.answers import different_texts
+    from bertsearch.results import Answer
+
+    def answer(text, path, start, rank_score):
+        return Answer(text, 1.0, path, start, start + len(text), 1, text, 0, len(text), 0.5, rank_score)
+
+    ranked = [answer("Gustave Eiffel", "a.md", 10, 0.9), answer("Émile Nouguier", "a.md", 40, 0.6),
+              answer("gustave Eiffel.", "b.md", 5, 0.4), answer("the Gustave Eiffel", "a.md", 90, 0.3)]
+    assert [(a.text, a.path) for a in different_texts(ranked)] == [("Gustave Eiffel", "a.md"),
+                                                                   ("Émile Nouguier", "a.md")]
