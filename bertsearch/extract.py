@@ -180,22 +180,22 @@ def _unlisted(error: OSError) -> Skipped:
     return Skipped(Path(error.filename), f"unreadable folder ({error.strerror or error})", folder=True)
 
 
-def extract(path: Path, max_bytes: int | None = MAX_FILE_BYTES) -> Document:
+def extract(path: Path, max_bytes: int | None = MAX_FILE_BYTES, *, pdf_password: str | None = None) -> Document:
     """Read `path` and return its visible text; raise SkipFile when it cannot be indexed.
 
     Files over `max_bytes` (None: no limit) are skipped unread, so a huge file
     costs neither memory nor hours of encoding. PDFs are measured by their
-    extracted text instead, and read only up to PDF_BYTES_PER_TEXT_BYTE times the cap.
+    extracted text instead, and read only up to PDF_BYTES_PER_TEXT_BYTE times the cap;
+    encrypted ones open with `pdf_password`.
     """
     suffix = path.suffix.lower()
     limit = None if max_bytes is None else max_bytes * (PDF_BYTES_PER_TEXT_BYTE if suffix in PDF else 1)
     data = _read(path, limit)
     if suffix in PDF:
-        with _parser_warnings("pypdf") as warnings:
-            text = pdf_text(data)
-        if max_bytes is not None and len(text.encode("utf-8")) > max_bytes:
+        document = pdf_document(path, data, password=pdf_password)
+        if max_bytes is not None and len(document.text.encode("utf-8")) > max_bytes:
             raise SkipFile(f"its text is over the {_megabytes(max_bytes)} limit (--max-file-mb)")
-        return Document(path, text, "pdf", warnings=warnings)
+        return document
     decoded = decode(data)
     text, found = decoded.text, {"encoding": decoded.encoding, "undecodable": decoded.undecodable}
     if suffix in HTML:
@@ -325,23 +325,17 @@ def _parser_warnings(logger_name: str):
         logger.propagate = propagate
 
 
-def pdf_text(data: bytes) -> str:
-    """The text of a PDF, pages separated by blank lines."""
-    import io
+def pdf_document(path: Path, data: bytes, *, password: str | None = None) -> Document:
+    """A PDF's text (`pdf.py`), a blank line between pages, with where each page starts; pages
+    without a text layer and what the parser warned about become the document's warnings."""
+    from . import pdf
 
-    from pypdf import PdfReader
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise SkipFile("encrypted PDF")
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except SkipFile:
-        raise
-    except Exception as error:  # a parser fed arbitrary bytes can fail in any way
-        detail = " ".join(str(error).split())[:200]
-        raise SkipFile(f"could not parse PDF ({type(error).__name__}: {detail})") from None
-    return tidy_paragraphs("\n\n".join(pages))
+    with _parser_warnings("pypdfium2") as warnings:
+        read = pdf.read_pdf(data, password=password)
+    text, starts = pdf.pdf_text(pdf.tidy_pages(read.pages))
+    if read.no_text_layer:
+        warnings.insert(0, pdf.scans_notice(read.no_text_layer))
+    return Document(path, text, "pdf", warnings=warnings, pages=starts)
 
 
 def tidy_paragraphs(text: str) -> str:
