@@ -88,7 +88,10 @@ def _password_problem(password: str | None) -> str:
 
 
 def _detail(error: Exception) -> str:
-    return " ".join(str(error).split())[:200]
+    """The error's words; for PDFium's "Failed to load document (PDFium: Data format error).", its reason."""
+    said = " ".join(str(error).split())
+    reason = re.search(r"\((PDFium: [^)]*)\)", said)
+    return (reason.group(1) if reason else said)[:200]
 
 
 def scans_notice(pages: list[int]) -> str:
