@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import sqlite_utils
 
 from .bm25 import FTS_TABLE, TOKENIZER
+from .cjk import CJK_GLOB, CJK_TABLE, GRAMS_FUNCTION
 from .filters import Filters
 
 
@@ -70,7 +71,29 @@ def _m003_create_document_labels(db: sqlite_utils.Database) -> None:
     db["document_labels"].create_index(["label"])
 
 
-MIGRATIONS = [_m001_create_tables, _m002_create_passages_fts, _m003_create_document_labels]
+def _m005_create_passages_cjk(db: sqlite_utils.Database) -> None:
+    """BM25 for Chinese, Japanese and Korean (`cjk.py`): passages with CJK characters as character
+    bigrams in a contentless FTS5 table, kept in step by triggers; backfilled here for existing indexes.
+
+    The triggers call `bertsearch_cjk_grams`, which `Store` registers on its connection: a
+    connection without it (an older bertsearch, the sqlite3 shell) can read the index but not
+    write passages. Numbered 005 so that it sorts after any 004 a parallel branch adds.
+    """
+    grams, cjk = f"{GRAMS_FUNCTION}(%s.text)", f"%s.text glob '{CJK_GLOB}'"
+    db.execute(f"create virtual table {CJK_TABLE} using fts5(text, content='', tokenize='unicode61')")
+    db.execute(f"create trigger passages_cjk_insert after insert on passages when {cjk % 'new'} begin "
+               f"insert into {CJK_TABLE}(rowid, text) values (new.id, {grams % 'new'}); end")
+    db.execute(f"create trigger passages_cjk_delete after delete on passages when {cjk % 'old'} begin "
+               f"insert into {CJK_TABLE}({CJK_TABLE}, rowid, text) values ('delete', old.id, {grams % 'old'}); end")
+    db.execute(f"create trigger passages_cjk_update_old after update of text on passages when {cjk % 'old'} begin "
+               f"insert into {CJK_TABLE}({CJK_TABLE}, rowid, text) values ('delete', old.id, {grams % 'old'}); end")
+    db.execute(f"create trigger passages_cjk_update_new after update of text on passages when {cjk % 'new'} begin "
+               f"insert into {CJK_TABLE}(rowid, text) values (new.id, {grams % 'new'}); end")
+    db.execute(f"insert into {CJK_TABLE}(rowid, text) select id, {grams % 'passages'} from passages "
+               f"where {cjk % 'passages'}")
+
+
+MIGRATIONS = [_m001_create_tables, _m002_create_passages_fts, _m003_create_document_labels, _m005_create_passages_cjk]
 
 
 def migrate(db: sqlite_utils.Database) -> None:

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
+from . import cjk
 from . import vectors as vector_files
 from .bm25 import FTS_TABLE, match_expression
 from .chunking import Chunk
@@ -98,6 +99,7 @@ class Store:
                 )
             self.folder.mkdir(parents=True, exist_ok=True)
         self.db = sqlite_utils.Database(sqlite3.connect(db_path, timeout=60, check_same_thread=False))
+        cjk.register(self.db.conn)  # the CJK bigram table's triggers call it
         try:
             self.db.enable_wal()
             migrate(self.db)
@@ -364,7 +366,7 @@ class Store:
     @_serialized
     def bm25_search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
         """The `k` best (passage id, BM25 score) pairs, best first (higher is better), among what `filters` allow."""
-        return self._bm25(query, filters, f"order by bm25({FTS_TABLE}) limit ?", [k])
+        return self._bm25(query, filters, k)
 
     @_serialized
     def bm25_scores(self, query: str, filters: Filters | None = None) -> dict[int, float]:
@@ -372,16 +374,20 @@ class Store:
 
         Cheaper than asking FTS5 for the scores of chosen rowids, which it answers one rowid at a time.
         """
-        return dict(self._bm25(query, filters, "", []))
+        return dict(self._bm25(query, filters, None))
 
-    def _bm25(self, query: str, filters: Filters | None, tail: str, tail_params: list) -> list[tuple[int, float]]:
-        expression = match_expression(query)
+    def _bm25(self, query: str, filters: Filters | None, k: int | None) -> list[tuple[int, float]]:
+        """A query with Chinese, Japanese or Korean characters searches their bigrams (`cjk.py`), any other
+        the main FTS5 table; the `k` best, or (k None) every match unordered."""
+        table, expression = ((cjk.CJK_TABLE, cjk.match_expression(query)) if cjk.has_cjk(query)
+                             else (FTS_TABLE, match_expression(query)))
         if expression is None:
             return []
         where, params = filter_condition(filters)
         join = "join passages p on p.id = f.rowid join documents d on d.id = p.document_id" if where else ""
-        sql = (f"select f.rowid, -bm25({FTS_TABLE}) from {FTS_TABLE} f {join} "
-               f"where {FTS_TABLE} match ? {'and ' + where if where else ''} {tail}")
+        tail, tail_params = (f"order by bm25({table}) limit ?", [k]) if k is not None else ("", [])
+        sql = (f"select f.rowid, -bm25({table}) from {table} f {join} "
+               f"where {table} match ? {'and ' + where if where else ''} {tail}")
         return [(row[0], row[1]) for row in self.db.execute(sql, [expression, *params, *tail_params])]
 
     # -- integrity (for check.py) --------------------------------------------
