@@ -5,7 +5,7 @@
 
 Each library reads every PDF of the folder page by page (the password-protected
 sample opened with its published user password, so all read the same pages);
-`bertsearch.pdf.page_lines` and `tidy_pages` then do what bertsearch does to
+`bertsearch.formats.pdf.page_lines` and `tidy_pages` then do what bertsearch does to
 any library's text (running heads, footers and page numbers dropped, hyphenation
 joined). Per library: files read, pages with text, characters, the files it
 could not read and why, and seconds per page (the library's reading only, the
@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from common import REPO, write_result  # noqa: E402
 
-from bertsearch import pdf  # noqa: E402
+from bertsearch.formats import pdf  # noqa: E402
 
 FOLDER = REPO.parent / "shared" / "data" / "pdfs"
 PASSWORDS = {"005-libreoffice-writer-password__libreoffice-writer-password.pdf": "openpassword"}  # PROVENANCE.md
@@ -182,7 +182,7 @@ def render(result: dict) -> str:
         f"`../shared/data/pdfs` (its three ODT files are the formats section's), {m['cpu']}, {m['cores']} cores, "
         f"shared with other jobs (load average {result['load']} at the start); times are the median of "
         f"{result['rounds']} rounds in turns. Every library's text goes through the same tidying "
-        "(`bertsearch/pdf.py`), so the rows after the first three compare what each library gives it.",
+        "(`bertsearch/formats/pdf.py`), so the rows after the first three compare what each library gives it.",
         "",
         *table,
         "",

@@ -70,4 +70,5 @@ def _answer(span: Span, passage: SearchResult) -> Answer:
         end=passage.start + span.end, line=passage.line + passage.text.count("\n", 0, span.start),
         passage=passage.text, passage_start=span.start, passage_end=span.end, retrieval_score=passage.score,
         rank_score=(1 - READER_WEIGHT) * passage.score + READER_WEIGHT * span.score,
+        page=passage.page, section=passage.section,
     )

@@ -3,6 +3,13 @@
 Passages end at paragraph boundaries where they can, else at sentence
 boundaries; only a sentence longer than a whole passage is cut between tokens.
 Each passage keeps its character span in the source text.
+
+The caller may give section boundaries (where headings and pages start): a
+passage never runs across one, so each passage sits in one section and on one
+page. A section that is one short paragraph (under MIN_SECTION_TOKENS: a
+heading with nothing under it before the next heading, a title-only slide)
+joins the section after it instead of becoming a passage of its own, since a
+passage holding only a title answers nothing.
 """
 
 import hashlib
@@ -14,6 +21,7 @@ from .errors import InvalidSettingError
 
 DEFAULT_PASSAGE_TOKENS = 200
 DEFAULT_OVERLAP_TOKENS = 40
+MIN_SECTION_TOKENS = 16
 
 PARAGRAPH = re.compile(r"\S(?:[^\n]|\n(?![ \t\r]*\n))*")  # runs of lines without a blank line
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+|\n")
@@ -25,13 +33,16 @@ TokenSpans = Callable[[Sequence[str]], list[list[tuple[int, int]]]]
 @dataclass
 class Chunk:
     """A passage about to be stored: its character span in the text, the line it starts on
-    (1-based), its text and the hash that lets an unchanged text keep its vector."""
+    (1-based), its text and the hash that lets an unchanged text keep its vector; the page it
+    starts on (1-based) and its heading path, where the document has them (`structure.place`)."""
 
     start: int
     end: int
     line: int
     text: str
     content_hash: str
+    page: int | None = None
+    section: str | None = None
 
 
 @dataclass
@@ -42,6 +53,7 @@ class _Unit:
     end: int
     tokens: int
     starts_paragraph: bool
+    opens_section: bool = False
 
 
 def split_passages(
@@ -49,14 +61,17 @@ def split_passages(
     token_spans: TokenSpans,
     passage_tokens: int = DEFAULT_PASSAGE_TOKENS,
     overlap_tokens: int = DEFAULT_OVERLAP_TOKENS,
+    boundaries: Sequence[int] = (),
 ) -> list[Chunk]:
-    """Split `text` into passages of at most `passage_tokens` tokens.
+    """Split `text` into passages of at most `passage_tokens` tokens, none running across
+    one of the `boundaries` (character offsets: where headings or pages start).
 
     Consecutive passages cut inside a paragraph share up to `overlap_tokens`
     tokens of whole sentences, so an answer near the cut is whole in one of them.
     """
     check_sizes(passage_tokens, overlap_tokens)
     units = _units(text, token_spans, passage_tokens)
+    _open_sections(units, boundaries)
     passages = []
     first = 0
     while first < len(units):
@@ -124,10 +139,27 @@ def _units(text: str, token_spans: TokenSpans, passage_tokens: int) -> list[_Uni
     return units
 
 
+def _open_sections(units: list[_Unit], boundaries: Sequence[int]) -> None:
+    """Mark the first unit at or after each boundary as opening a section (and a paragraph);
+    then let each section that is one short paragraph run on into the next."""
+    position = 0
+    for boundary in sorted(set(boundaries)):
+        while position < len(units) and units[position].end <= boundary:
+            position += 1
+        if position < len(units):
+            units[position].opens_section = units[position].starts_paragraph = True
+    openers = [i for i, unit in enumerate(units) if unit.opens_section]
+    for opener, following in zip(openers, openers[1:]):
+        section = units[opener:following]
+        if not any(u.starts_paragraph for u in section[1:]) and sum(u.tokens for u in section) < MIN_SECTION_TOKENS:
+            units[following].opens_section = False  # a title alone: it heads the next section's passage
+
+
 def _passage_end(units: list[_Unit], first: int, passage_tokens: int) -> int:
     """Index after the last unit of the passage that starts at `first`."""
     total, last = 0, first
-    while last < len(units) and (last == first or total + units[last].tokens <= passage_tokens):
+    while last < len(units) and (last == first or (total + units[last].tokens <= passage_tokens
+                                                   and not units[last].opens_section)):
         total += units[last].tokens
         last += 1
     if last < len(units) and not units[last].starts_paragraph:

@@ -1,13 +1,14 @@
 """Finding documents on disk and extracting their text.
 
 Offsets that bertsearch reports are character offsets into the text extracted
-here: for plain-text formats that is the decoded file itself.
+here: for plain-text formats that is the decoded file itself. Each format's
+reader is in `bertsearch/formats/` (a registry by suffix); this module holds
+the contract they fill (`Document`, `Heading`, `SkipFile`), finding files,
+and decoding text.
 """
 
 import codecs
-import contextlib
 import errno
-import logging
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -15,24 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PLAIN_TEXT = {".txt", ".text", ".md", ".markdown", ".rst"}
-HTML = {".html", ".htm", ".xhtml"}
-PDF = {".pdf"}
 SNIFF_BYTES = 8192
 MAX_FILE_BYTES = 10_000_000  # bigger files are skipped with a notice; see `extract`
-PDF_BYTES_PER_TEXT_BYTE = 10  # a PDF is measured by its text, but read only up to this multiple of the cap
-# Elements that end a paragraph in extracted HTML text.
-HTML_BLOCKS = [
-    "p", "div", "section", "article", "header", "footer", "aside", "nav", "main",
-    "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd", "table",
-    "tr", "blockquote", "pre", "figure", "figcaption", "br", "hr", "title",
-]
 PARAGRAPH_BREAK = "\n\n"
 REPLACEMENT = "\ufffd"  # what an undecodable byte becomes
 MOSTLY_ASCII = 0.7  # share of ASCII among the letters of Western European text
 # Editors' swap, backup and temporary files (beside hidden ones): never documents of their own.
 EDITOR_SUFFIXES = ("~", ".swp", ".swo", ".swx", ".swn", ".kate-swp", ".bak", ".tmp", "___jb_tmp___", "___jb_old___")
 EDITOR_NAMES = {"4913"}  # the file vim writes to test that a folder is writable
-HTML_INVISIBLE = ["script", "style", "noscript", "template", "svg", "head > meta"]
 
 
 class SkipFile(Exception):
@@ -183,27 +174,31 @@ def _unlisted(error: OSError) -> Skipped:
 def extract(path: Path, max_bytes: int | None = MAX_FILE_BYTES, *, pdf_password: str | None = None) -> Document:
     """Read `path` and return its visible text; raise SkipFile when it cannot be indexed.
 
-    Files over `max_bytes` (None: no limit) are skipped unread, so a huge file
-    costs neither memory nor hours of encoding. PDFs are measured by their
-    extracted text instead, and read only up to PDF_BYTES_PER_TEXT_BYTE times the cap;
-    encrypted ones open with `pdf_password`.
+    The file's suffix picks its reader (`formats.for_path`; plain text when none
+    claims it). Files over `max_bytes` (None: no limit) are skipped unread, so a
+    huge file costs neither memory nor hours of encoding. Binary formats (PDF,
+    zipped Office and e-book files) are measured by their extracted text
+    instead, and read only up to a multiple of the cap. Encrypted PDFs open
+    with `pdf_password`.
     """
+    from . import formats
+
     suffix = path.suffix.lower()
-    limit = None if max_bytes is None else max_bytes * (PDF_BYTES_PER_TEXT_BYTE if suffix in PDF else 1)
-    data = _read(path, limit)
-    if suffix in PDF:
-        document = pdf_document(path, data, password=pdf_password)
-        if max_bytes is not None and len(document.text.encode("utf-8")) > max_bytes:
-            raise SkipFile(f"its text is over the {_megabytes(max_bytes)} limit (--max-file-mb)")
-        return document
-    decoded = decode(data)
-    text, found = decoded.text, {"encoding": decoded.encoding, "undecodable": decoded.undecodable}
-    if suffix in HTML:
-        try:
-            return Document(path, html_text(text), "html", **found)
-        except Exception as error:  # a parser fed arbitrary markup can fail in any way
-            raise SkipFile(f"could not parse HTML ({type(error).__name__})") from None
-    return Document(path, text, suffix.lstrip(".") or "text", **found)
+    reader = formats.for_path(path)
+    multiple = reader.file_bytes_per_text_byte if reader else 1
+    data = _read(path, None if max_bytes is None else max_bytes * multiple)
+    if reader is None:
+        decoded = decode(data)
+        return Document(path, decoded.text, suffix.lstrip(".") or "text", decoded.encoding, decoded.undecodable)
+    document = reader.read(path, data, pdf_password=pdf_password)
+    if multiple > 1:
+        _check_text_size(document.text, max_bytes)
+    return document
+
+
+def _check_text_size(text: str, max_bytes: int | None) -> None:
+    if max_bytes is not None and len(text.encode("utf-8")) > max_bytes:
+        raise SkipFile(f"its text is over the {_megabytes(max_bytes)} limit (--max-file-mb)")
 
 
 def _read(path: Path, limit: int | None) -> bytes:
@@ -270,72 +265,6 @@ def _legacy(data: bytes) -> Decoded | None:
 
     best = from_bytes(data).best()
     return Decoded(str(best), best.encoding) if best is not None else None
-
-
-def html_text(markup: str) -> str:
-    """The visible text of an HTML page, one paragraph per block element."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(markup, "html.parser")
-    for element in soup.select(", ".join(HTML_INVISIBLE)):
-        element.decompose()
-    return tidy_paragraphs(_block_text(soup))
-
-
-def _block_text(root) -> str:
-    """The text under `root`, with a paragraph break around each block element.
-
-    An explicit stack, not recursion or BeautifulSoup's insert_after (which walks
-    to the last descendant each time): time stays linear however deep the nesting.
-    """
-    from bs4 import CData, NavigableString, Tag
-
-    blocks = set(HTML_BLOCKS)
-    parts, stack = [], [root]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Tag):
-            if node.name in blocks:
-                parts.append("\n\n")
-                stack.append(PARAGRAPH_BREAK)
-            stack.extend(reversed(node.contents))
-        elif node is PARAGRAPH_BREAK or type(node) in (NavigableString, CData):
-            parts.append(str(node))
-    return "".join(parts)
-
-
-@contextlib.contextmanager
-def _parser_warnings(logger_name: str):
-    """Collect what a parsing library logs (pypdf's "EOF marker not found", say) instead of
-    letting it reach stderr: the caller reports it as its own notice, which -q silences."""
-    collected: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            collected.append(" ".join(record.getMessage().split())[:200])
-
-    logger, handler = logging.getLogger(logger_name), Collect(logging.WARNING)
-    propagate = logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        yield collected
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
-
-
-def pdf_document(path: Path, data: bytes, *, password: str | None = None) -> Document:
-    """A PDF's text (`pdf.py`), a blank line between pages, with where each page starts; pages
-    without a text layer and what the parser warned about become the document's warnings."""
-    from . import pdf
-
-    with _parser_warnings("pypdfium2") as warnings:
-        read = pdf.read_pdf(data, password=password)
-    text, starts = pdf.pdf_text(pdf.tidy_pages(read.pages))
-    if read.no_text_layer:
-        warnings.insert(0, pdf.scans_notice(read.no_text_layer))
-    return Document(path, text, "pdf", warnings=warnings, pages=starts)
 
 
 def tidy_paragraphs(text: str) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import chunking
+from . import chunking, structure
 from .chunking import Chunk
 from .errors import EncoderMismatchError, NothingToIndexError, SettingsMismatchError
 from .extract import SkipFile, Skipped, extract, find_files
@@ -188,7 +188,9 @@ class Ingester:
             store.touch_document(str(path), stat)
             self.report.unchanged += 1
             return None
-        pieces = chunking.split_passages(document.text, self.encoder().token_spans, **chunks)
+        pieces = chunking.split_passages(document.text, self.encoder().token_spans, **chunks,
+                                         boundaries=structure.boundaries(document))
+        structure.place(pieces, document)
         if not pieces:
             return self._skip(Skipped(path, "no text"))
         return _Pending(str(path), stat, digest, document.format, pieces, known is None)
@@ -262,7 +264,7 @@ def _nothing_to_index(roots: list[Path], skipped: list[Skipped]) -> str:
     where = ", ".join(map(str, roots))
     if not skipped:
         return (f"nothing to index in {where}: give files or folders holding text, Markdown, "
-                "reStructuredText, HTML or PDF documents")
+                "reStructuredText, HTML, PDF, Office, OpenDocument, EPUB, notebook or e-mail documents")
     reasons = Counter(s.reason for s in skipped)
     said = "; ".join(f"{reason} ({count} files)" if count > 1 else reason for reason, count in reasons.most_common(3))
     more = f"; and {len(reasons) - 3} other reasons" if len(reasons) > 3 else ""

@@ -58,6 +58,9 @@ class Hit(BaseModel):
     score: float
     text: str
     truncated: bool = False
+    page: int | None = Field(default=None, description="Page (or slide) the passage starts on; null for unpaged formats.")
+    section: str | None = Field(default=None, description="Heading path the passage sits under, "
+                                                          "'Installation > Linux'; null where unknown.")
 
 
 class SearchOutput(BaseModel):
@@ -76,6 +79,8 @@ class FoundAnswer(BaseModel):
     start: int = Field(description="Character offset of the answer in the document.")
     end: int
     context: str = Field(description="The passage around the answer, with the answer marked **like this**.")
+    page: int | None = Field(default=None, description="Page (or slide) of the answer's passage; null for unpaged formats.")
+    section: str | None = Field(default=None, description="Heading path of the answer's passage; null where unknown.")
 
 
 class AskOutput(BaseModel):
@@ -262,7 +267,7 @@ def _result(output: BaseModel) -> CallToolResult:
 def _hit(result) -> Hit:
     text, truncated = _cut(result.text, PASSAGE_CHARS)
     return Hit(path=result.path, line=result.line, start=result.start, end=result.end,
-               score=round(result.score, 4), text=text, truncated=truncated)
+               score=round(result.score, 4), text=text, truncated=truncated, page=result.page, section=result.section)
 
 
 def _answer(answer) -> FoundAnswer:
@@ -273,7 +278,7 @@ def _answer(answer) -> FoundAnswer:
                        f"{'…' if e + CONTEXT_CHARS < len(passage) else ''}".split())
     return FoundAnswer(answer=answer.text, score=round(answer.rank_score, 4), reader_score=round(answer.score, 4),
                        confidence=round(answer.confidence, 4), path=answer.path, line=answer.line,
-                       start=answer.start, end=answer.end, context=context)
+                       start=answer.start, end=answer.end, context=context, page=answer.page, section=answer.section)
 
 
 def _cut(text: str, limit: int) -> tuple[str, bool]:

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 class SearchResult:
     """A passage found by a search: `score` (higher is better; its scale depends on the
     mode), the document's `path`, the passage's character span `start`-`end` in the
-    document's text, the `line` it starts on, its `text` and its passage `id`."""
+    document's text, the `line` it starts on, its `text` and its passage `id`; the `page`
+    (or slide) it starts on and its `section`, the heading path it sits under
+    (`Installation > Linux`), each None where the document has none."""
 
     score: float
     path: str
@@ -23,6 +25,8 @@ class SearchResult:
     line: int
     text: str
     id: int
+    page: int | None = None
+    section: str | None = None
 
 
 @dataclass
@@ -46,6 +50,8 @@ class Answer:
     retrieval_score: float
     rank_score: float
     confidence: float = 0.0  # the estimated probability that the answer is right (confidence.py)
+    page: int | None = None  # the page (or slide) of the passage the answer is in, for paged formats
+    section: str | None = None  # that passage's heading path (`Installation > Linux`), where known
 
 
 @dataclass
@@ -117,7 +123,7 @@ class DocumentInfo:
 class Passage:
     """A stored passage: its row `id`, its document's id and `path`, its position `seq`
     in the document, its character span `start`-`end` in the document's text, the `line`
-    it starts on, and its `text`."""
+    it starts on, its `text`, and its `page` and `section` (None where unknown)."""
 
     id: int
     document_id: int
@@ -127,3 +133,5 @@ class Passage:
     end: int
     line: int
     text: str
+    page: int | None = None
+    section: str | None = None

@@ -61,7 +61,7 @@ class Retriever:
                 return []
             scored = self._scores(query, vector, k, mode, filters, allowed)
             rows = store.passages([i for i, _ in scored])
-        return [SearchResult(float(score), r.path, r.start, r.end, r.line, r.text, r.id)
+        return [SearchResult(float(score), r.path, r.start, r.end, r.line, r.text, r.id, r.page, r.section)
                 for i, score in scored if (r := rows.get(i))]
 
     def _scores(self, query: str, vector, k: int, mode: str, filters: Filters, allowed) -> list[tuple[int, float]]:

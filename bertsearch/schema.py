@@ -71,13 +71,20 @@ def _m003_create_document_labels(db: sqlite_utils.Database) -> None:
     db["document_labels"].create_index(["label"])
 
 
+def _m004_add_passage_page_and_section(db: sqlite_utils.Database) -> None:
+    """Each passage's page (1-based, paged formats only) and heading path (`Installation > Linux`).
+    Passages indexed before this step keep NULL in both until their file is indexed again."""
+    db["passages"].add_column("page", int)
+    db["passages"].add_column("section", str)
+
+
 def _m005_create_passages_cjk(db: sqlite_utils.Database) -> None:
     """BM25 for Chinese, Japanese and Korean (`cjk.py`): passages with CJK characters as character
     bigrams in a contentless FTS5 table, kept in step by triggers; backfilled here for existing indexes.
 
     The triggers call `bertsearch_cjk_grams`, which `Store` registers on its connection: a
     connection without it (an older bertsearch, the sqlite3 shell) can read the index but not
-    write passages. Numbered 005 so that it sorts after any 004 a parallel branch adds.
+    write passages.
     """
     grams, cjk = f"{GRAMS_FUNCTION}(%s.text)", f"%s.text glob '{CJK_GLOB}'"
     db.execute(f"create virtual table {CJK_TABLE} using fts5(text, content='', tokenize='unicode61')")
@@ -93,7 +100,8 @@ def _m005_create_passages_cjk(db: sqlite_utils.Database) -> None:
                f"where {cjk % 'passages'}")
 
 
-MIGRATIONS = [_m001_create_tables, _m002_create_passages_fts, _m003_create_document_labels, _m005_create_passages_cjk]
+MIGRATIONS = [_m001_create_tables, _m002_create_passages_fts, _m003_create_document_labels,
+              _m004_add_passage_page_and_section, _m005_create_passages_cjk]
 
 
 def migrate(db: sqlite_utils.Database) -> None:

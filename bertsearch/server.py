@@ -124,6 +124,8 @@ class PassageSpan(BaseModel):
     start: int
     end: int
     line: int
+    page: int | None = None
+    section: str | None = None
 
 
 class DocumentText(BaseModel):
@@ -241,7 +243,7 @@ def _add_api(app: FastAPI, index, searcher: Batcher, asker: Batcher, writer: "_W
     def document(document_id: int) -> DocumentText:
         """A document, its text rebuilt from its passages, and each passage's span in that text."""
         found = index.document(document_id)
-        spans = [PassageSpan(id=p.id, seq=p.seq, start=p.start, end=p.end, line=p.line)
+        spans = [PassageSpan(id=p.id, seq=p.seq, start=p.start, end=p.end, line=p.line, page=p.page, section=p.section)
                  for p in index.passages(document_id=document_id)]
         return DocumentText(document=found, text=index.document_text(document_id), passages=spans)
 

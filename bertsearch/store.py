@@ -41,7 +41,7 @@ from .vectors import VectorIndex
 
 DB_NAME = "index.db"
 VECTOR_BATCH = 10_000  # vectors read from SQLite at a time
-PASSAGE_COLUMNS = "p.id, p.document_id, p.seq, d.path, p.start, p.end, p.line, p.text"
+PASSAGE_COLUMNS = "p.id, p.document_id, p.seq, d.path, p.start, p.end, p.line, p.text, p.page, p.section"
 PASSAGES_JOIN = "passages p join documents d on d.id = p.document_id"
 
 
@@ -192,7 +192,8 @@ class Store:
             ).last_pk
             rows = [
                 {"document_id": document_id, "seq": seq, "start": c.start, "end": c.end, "line": c.line,
-                 "text": c.text, "content_hash": c.content_hash, "vector": vectors[seq].tobytes()}
+                 "text": c.text, "content_hash": c.content_hash, "vector": vectors[seq].tobytes(),
+                 "page": c.page, "section": c.section}
                 for seq, c in enumerate(chunks)
             ]
             self.db["passages"].insert_all(rows)

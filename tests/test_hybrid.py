@@ -68,7 +68,8 @@ def test_the_fts_table_follows_reindex_and_remove(tmp_path):
 
 
 def test_the_migration_backfills_an_index_made_before_fts(tmp_path, monkeypatch):
-    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:1])
+    # Every step but the FTS one: today's code writes today's passage columns.
+    monkeypatch.setattr(schema, "MIGRATIONS", [m for m in schema.MIGRATIONS if "fts" not in m.__name__])
     old = make_store(tmp_path)
     put(old, "/a", ["a passage about walruses", "and one about narwhals"])
     assert "passages_fts" not in old.db.table_names()

@@ -10,7 +10,7 @@ import pytest
 
 from bertsearch import Index
 from bertsearch.extract import SkipFile, extract
-from bertsearch.pdf import drop_running_lines, page_lines, tidy_pages
+from bertsearch.formats.pdf import drop_running_lines, page_lines, tidy_pages
 from pdfs import IMAGE_ONLY, encrypt, write_pdf
 
 
@@ -142,3 +142,16 @@ def test_the_library_takes_the_pdf_password(tiny_bert, tmp_path):
         report = index.add([docs], pdf_password="board")
         assert len(report.added) == 1 and not report.skipped
         assert "approved the budget" in index.search("budget", mode="bm25")[0].text
+
+
+def test_search_json_cites_the_page_a_pdf_passage_is_on(run, tiny_bert, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    filler = ["The figures were checked twice by the audit team.", "Each region reported on time this year."]
+    write_pdf(docs / "report.pdf", [["Annual report", "Revenue rose in the north.", *filler, "1"],
+                                    ["Annual report", "Costs fell after the merger.", *filler, "2"],
+                                    ["Annual report", "Glaciers retreat every summer.", *filler, "3"]])
+    assert run("index", docs, "--model", tiny_bert).exit_code == 0
+    hits = json.loads(run("search", "glaciers summer", "--mode", "bm25", "--json").stdout)
+    assert (hits[0]["path"].rsplit("/", 1)[1], hits[0]["page"]) == ("report.pdf", 3)
+    assert hits[0]["text"].startswith("Glaciers retreat every summer.") and "Annual report" not in hits[0]["text"]

@@ -1,6 +1,8 @@
 """PDF text, page by page: PDFium reads it, bertsearch tidies it.
 
-`read_pdf` opens a PDF with pypdfium2 (PDFium, Chrome's PDF engine: measured
+`read` is the registry's reader (`formats.FORMATS`): the `Document`, its
+pages one paragraph each, a blank line between, `Document.pages` where each
+starts, and a warning naming the pages that have no text layer. `read_pdf` opens a PDF with pypdfium2 (PDFium, Chrome's PDF engine: measured
 fastest of pypdf, pdfminer.six and pypdfium2 on real files with the same or
 more text found; docs/ingestion.md) and returns each page's raw text lines,
 and which pages have no text layer. Encrypted files open with the password
@@ -19,13 +21,17 @@ read the lines (the benchmark applies it to all three):
   (`well-known`), or the part after the break starts with a capital;
 - the page's lines become one paragraph.
 
-`pdf_text` puts the pages together and records where each starts
-(`Document.pages`).
+`pdf_text` puts the pages together and records where each starts.
 """
 
+import contextlib
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..extract import Document, SkipFile
 
 EDGE_LINES = 2  # how many lines at the top and at the bottom of a page may be a running head or footer
 REPEATED_SHARE = 0.5  # an edge line on at least this share of pages (and at least MIN_REPEATS) is a running head
@@ -37,6 +43,17 @@ PAGE_NUMBER = re.compile(r"^\W*(?:page\s+)?(\d{1,4})\b|\b(\d{1,4})\W*$", re.IGNO
 LINE_END_HYPHENS = re.compile("[\ufffe\u00ad]\n?")
 HYPHENATED = re.compile(r"([^\W\d_]+)-\n([^\W\d_]+)")
 WORDS = re.compile(r"[\w-]+")
+
+
+def read(path: Path, data: bytes, *, pdf_password: str | None = None) -> Document:
+    """The registry's PDF reader: the tidied text, where each page starts, and what to tell the user
+    (pages with no text layer; anything the library logged). SkipFile for what cannot be read."""
+    with parser_warnings("pypdfium2") as warnings:
+        pages = read_pdf(data, password=pdf_password)
+    text, starts = pdf_text(tidy_pages(pages.pages))
+    if pages.no_text_layer:
+        warnings.insert(0, scans_notice(pages.no_text_layer))
+    return Document(path, text, "pdf", warnings=warnings, pages=starts)
 
 
 @dataclass
@@ -51,8 +68,6 @@ def read_pdf(data: bytes, *, password: str | None = None) -> PdfPages:
     """Each page's lines of text (PDFium); SkipFile for encrypted, broken or image-only files."""
     import pypdfium2 as pdfium
     import pypdfium2.raw as raw
-
-    from .extract import SkipFile
 
     try:
         document = pdfium.PdfDocument(data, password=password)
@@ -180,3 +195,24 @@ def pdf_text(pages: list[str]) -> tuple[str, list[int]]:
         if page:
             text += page + "\n\n"
     return text.rstrip("\n"), [min(start, len(text.rstrip("\n"))) for start in starts]
+
+
+@contextlib.contextmanager
+def parser_warnings(logger_name: str):
+    """Collect what a parsing library logs instead of letting it reach stderr: the caller
+    reports it as the file's notice, which -q silences."""
+    collected: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            collected.append(" ".join(record.getMessage().split())[:200])
+
+    logger, handler = logging.getLogger(logger_name), Collect(logging.WARNING)
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield collected
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
