@@ -74,6 +74,8 @@ def test_a_pdf_of_only_scanned_pages_is_skipped_saying_why(tmp_path):
     pdf = write_pdf(tmp_path / "scan.pdf", [IMAGE_ONLY, IMAGE_ONLY])
     with pytest.raises(SkipFile, match=r"none of its 2 pages has a text layer \(scanned images\?\); OCR is not"):
         extract(pdf)
+    with pytest.raises(SkipFile, match=r"^its only page has no text layer \(scanned images\?\); OCR is not"):
+        extract(write_pdf(tmp_path / "one.pdf", [IMAGE_ONLY]))
 
 
 def test_an_encrypted_pdf_is_skipped_naming_the_option_and_opens_with_its_password(tmp_path):
@@ -107,7 +109,7 @@ def test_index_explains_each_skipped_pdf_and_pdf_password_opens_the_encrypted_on
     assert any("plain.pdf: page 2 has no text layer (scanned images?); OCR is not supported" in n for n in notices)
     skipped = {s["path"].rsplit("/", 1)[1]: s["reason"] for s in json.loads(first.stdout)["skipped"]}
     assert skipped["locked.pdf"] == "password-protected PDF: give its password with --pdf-password"
-    assert "has a text layer" in skipped["scan.pdf"] and "could not parse PDF" in skipped["cut.pdf"]
+    assert "has no text layer" in skipped["scan.pdf"] and "could not parse PDF" in skipped["cut.pdf"]
 
     second = run("index", docs, "--pdf-password", "harbour", "--json")
     assert second.exit_code == 0, second.output

@@ -88,7 +88,8 @@ def read_pdf(data: bytes, *, password: str | None = None) -> PdfPages:
     finally:
         document.close()
     if scans and not any(pages):
-        raise SkipFile(f"none of its {len(pages)} pages has a text layer (scanned images?); OCR is not supported")
+        which = "its only page has no" if len(pages) == 1 else f"none of its {len(pages)} pages has a"
+        raise SkipFile(f"{which} text layer (scanned images?); OCR is not supported")
     return PdfPages(pages, scans)
 
 
