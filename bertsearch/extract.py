@@ -50,7 +50,8 @@ class Document:
     # Paged formats (PDF, slides): the character offset in `text` where each page starts, in
     # order, so page n (1-based) is text[pages[n-1]:pages[n]]. Empty for formats without pages.
     pages: list[int] = field(default_factory=list)
-    headings: list[Heading] = field(default_factory=list)  # in order of `start`; empty where none are known
+    # In order of `start`; empty where none are known. An empty title ends the headings before it (an untitled slide).
+    headings: list[Heading] = field(default_factory=list)
 
 
 @dataclass

@@ -41,7 +41,8 @@ def page_at(pages: Sequence[int], offset: int) -> int | None:
 
 
 def section_at(headings: Sequence[Heading], offset: int) -> str | None:
-    """The heading path in force at `offset` (`A > B > C`), or None before the first heading."""
+    """The heading path in force at `offset` (`A > B > C`), or None before the first heading.
+    A heading with an empty title (an untitled slide) ends the path of those before it."""
     path: list[Heading] = []
     for heading in headings:
         if heading.start > offset:
@@ -49,7 +50,7 @@ def section_at(headings: Sequence[Heading], offset: int) -> str | None:
         while path and path[-1].level >= heading.level:
             path.pop()
         path.append(heading)
-    return SEPARATOR.join(h.title for h in path) or None
+    return SEPARATOR.join(h.title for h in path if h.title) or None
 
 
 def _body_start(chunk: Chunk, text: str, heading_starts: set[int]) -> int:

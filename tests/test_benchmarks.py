@@ -151,3 +151,15 @@ def test_watch_benchmark_smoke(script, tiny_bert, tmp_path):
     assert sum(stress["operations"].values()) == 40 and stress["idle"]
     assert stress["equal_to_fresh_index"] and stress["update_failure_count"] == stress["search_error_count"] == 0
     assert (tmp_path / "watch.md").read_text().startswith("## Watching a folder")
+
+
+def test_ingestion_benchmark_smoke(script, tmp_path):
+    page = tmp_path / "ingestion.md"
+    page.write_text("# Ingestion\n\nHand-written.\n\n<!-- formats: begin (benchmarks/ingestion.py) -->\nold\n<!-- formats: end -->\n\nMore.\n")
+    script("ingestion").main(["--smoke", "--out-dir", str(tmp_path), "--page", str(page)])
+    rows = {row["format"]: row for row in result(tmp_path, "ingestion")["formats"]}
+    assert {"docx", "pptx", "odt", "epub", "ipynb", "eml", "md"} <= set(rows)
+    assert all(row["chars_per_file"] > 0 for row in rows.values()) and rows["pptx"]["pages_per_file"] == 2
+    written = page.read_text()
+    assert written.startswith("# Ingestion\n\nHand-written.") and written.endswith("More.\n") and "old" not in written
+    assert "| docx | 2 |" in written

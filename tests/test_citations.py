@@ -31,7 +31,7 @@ def test_search_gives_page_and_section(shelf, tmp_path, tiny_bert):
     regions = index.search("North Growth", mode="bm25", k=1)[0]
     assert (regions.page, regions.section) == (2, "Regions")
     stored = {(p.page, p.section) for p in index.passages(path=str(shelf / "deck.pptx"))}
-    assert stored == {(1, "Quarterly results"), (2, "Regions"), (3, "Regions")}
+    assert stored == {(1, "Quarterly results"), (2, "Regions"), (3, None)}
 
 
 def test_ask_gives_the_page_of_each_answer(shelf, tmp_path, tiny_bert, tiny_qa):
@@ -50,6 +50,14 @@ def test_search_json_carries_page_and_section(run, shelf, tiny_bert):
     assert (hits[0]["page"], hits[0]["section"]) == (2, "Regions")
     plain = json.loads(run("search", "plain notes", "--mode", "bm25", "--json", "-k", "1").stdout)
     assert plain[0]["path"].endswith("notes.txt") and (plain[0]["page"], plain[0]["section"]) == (None, None)
+
+
+def test_the_cli_cites_page_and_section(run, shelf, tiny_bert):
+    assert run("index", shelf, "--model", tiny_bert).exit_code == 0
+    printed = run("search", "Region Growth North", "--mode", "bm25", "-k", "1").stdout
+    assert printed.startswith("1. ") and "docs/deck.pptx:7, page 2 > Regions [chars 73-" in printed.splitlines()[0]
+    printed = run("search", "installer terminal", "--mode", "bm25", "-k", "1").stdout
+    assert "docs/guide.md:5 > Guide > Installation > Linux [chars 24-" in printed.splitlines()[0]
 
 
 def make_it_old(folder):

@@ -77,7 +77,7 @@ def test_slides_are_pages_and_passages_stay_on_theirs(tmp_path):
     document = extract(samples.pptx(tmp_path / "deck.pptx", slides=6))
     chunks = passages(document)
     assert [c.page for c in chunks] == [1, 2, 3, 4, 5, 6]
-    assert [c.section for c in chunks[:3]] == ["Quarterly results", "Regions", "Regions"]  # slide 3 has no title
+    assert [c.section for c in chunks[:4]] == ["Quarterly results", "Regions", None, "Results 3"]  # slide 3: no title
     assert "Left column." in chunks[2].text and "Region" not in chunks[2].text
 
 

@@ -20,14 +20,18 @@ def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def cite(path: str, line: int, start: int, end: int) -> str:
-    """`file:line` (relative to the working folder when inside it) and the character span."""
+def cite(found) -> str:
+    """Where a passage or answer is: `file:line` (relative to the working folder when inside it), its
+    page and heading path where known, and its character span: `deck.pptx:5, page 2 > Regions [chars 73-112]`."""
+    path = found.path
     try:
         shown = os.path.relpath(path)
         shown = path if shown.startswith("..") else shown
     except ValueError:  # another drive on Windows
         shown = path
-    return f"{shown}:{line} [chars {start}-{end}]"
+    page = f", page {found.page}" if found.page is not None else ""
+    section = f" > {found.section}" if found.section else ""
+    return f"{shown}:{found.line}{page}{section} [chars {found.start}-{found.end}]"
 
 
 def snippet(text: str) -> str:

@@ -33,7 +33,7 @@ def search(query, index_path, k, mode, path_glob, ext, after, before, label, dev
     if not results:
         click.echo("No passages found.")
     for rank, result in enumerate(results, 1):
-        click.echo(f"{rank}. {result.score:.3f}  {cite(result.path, result.line, result.start, result.end)}")
+        click.echo(f"{rank}. {result.score:.3f}  {cite(result)}")
         click.echo(textwrap.indent(wrap(snippet(result.text)), "   ") + "\n")
 
 
@@ -70,19 +70,19 @@ def ask(question, index_path, k, alternatives, reader, min_confidence, always_an
         guess = "" if result.confidence is None else f" (the best guess has confidence {result.confidence:.2f})"
         click.echo(f"No answer found{guess}. The closest passages:\n")
         for passage in result.passages[:3]:
-            click.echo(f"  {cite(passage.path, passage.line, passage.start, passage.end)}")
+            click.echo(f"  {cite(passage)}")
             click.echo(textwrap.indent(wrap(snippet(passage.text)), "    ") + "\n")
         return
     best, *others = result.answers
     if not result.confident:
         click.echo("(Confidence under the cut: a best guess.)")
     click.echo(click.style(best.text, bold=True))
-    click.echo(f"  {cite(best.path, best.line, best.start, best.end)}  (confidence {best.confidence:.2f})\n")
+    click.echo(f"  {cite(best)}  (confidence {best.confidence:.2f})\n")
     click.echo(textwrap.indent(wrap(highlight(best)), "  "))
     if others:
         click.echo("\nAlternatives:")
         for answer in others:
-            click.echo(f"  {answer.text}  {cite(answer.path, answer.line, answer.start, answer.end)}  "
+            click.echo(f"  {answer.text}  {cite(answer)}  "
                        f"(confidence {answer.confidence:.2f})")
 
 

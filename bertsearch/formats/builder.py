@@ -38,6 +38,10 @@ class TextBuilder:
         if start is not None:
             self.headings.append(Heading(start, level, " ".join(title.split())))
 
+    def untitled(self) -> None:
+        """What follows is under no heading (an untitled slide): a heading with an empty title."""
+        self.headings.append(Heading(self.length + (len(PARAGRAPH_BREAK) if self.parts else 0), 1, ""))
+
     def block(self, text: str, headings: list[Heading]) -> None:
         """Add text that already has its paragraphs and headings (a chapter, a Markdown cell) as it is."""
         start = self.paragraph(text, tidy=False)

@@ -30,7 +30,8 @@ def ipynb(path: Path, data: bytes) -> Document:
         if cell.get("cell_type") == "markdown":
             text.block(source, markdown_headings(source))
         elif cell.get("cell_type") == "heading":  # format 3
-            text.heading(source, int(cell.get("level", 1)) if str(cell.get("level", "")).isdigit() else 1)
+            level = cell.get("level")
+            text.heading(source, level if isinstance(level, int) and 1 <= level <= 6 else 1)
         else:
             text.paragraph(source, tidy=False)
         for output in cell.get("outputs", []) if isinstance(cell.get("outputs"), list) else []:

@@ -70,8 +70,10 @@ def pptx(path: Path, data: bytes) -> Document:
 
 def _slide(text: TextBuilder, slide) -> None:
     title = slide.shapes.title
-    if title is not None and title.has_text_frame:
+    if title is not None and title.has_text_frame and title.text_frame.text.strip():
         text.heading(title.text_frame.text, 1)
+    else:
+        text.untitled()  # its passages are under no heading, not under the last slide's title
     for shape in _reading_order(s for s in slide.shapes if title is None or s.shape_id != title.shape_id):
         _shape(text, shape)
     if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
