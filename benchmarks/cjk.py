@@ -13,8 +13,12 @@ document) are indexed with bertsearch; each query is searched
 - "bm25", "dense", "hybrid": bertsearch's modes through `Index.search` (bm25 now
   searches the bigram table for these queries).
 Recall@5 overall, per language and per query length (the CJK characters in it);
-milliseconds per query for the keyword methods. Writes benchmarks/results/cjk.json
-and docs/cjk.md's table.
+milliseconds per query for the keyword methods.
+
+What the table costs when indexing: synthetic passages (English ones of 150
+words, Chinese ones of 300 characters) inserted into the schema with and without
+migration 005, in one transaction, in turns over ROUNDS rounds (median).
+Writes benchmarks/results/cjk.json and docs/cjk.md's tables.
 """
 
 from __future__ import annotations
@@ -86,6 +90,45 @@ def trigram(documents: dict[str, str]):
     return search
 
 
+def insert_seconds(with_cjk: bool, texts: list[str]) -> float:
+    """Seconds to insert `texts` as passages into a fresh in-memory index schema (with or without the CJK table)."""
+    import sqlite_utils
+
+    from bertsearch import schema
+
+    db = sqlite_utils.Database(sqlite3.connect(":memory:"))
+    cjk.register(db.conn)
+    for step in schema.MIGRATIONS:
+        if with_cjk or step.__name__ != "_m005_create_passages_cjk":
+            step(db)
+    started = time.perf_counter()
+    with db.conn:
+        db.conn.executemany('insert into passages (document_id, seq, start, "end", line, text, content_hash, vector) '
+                            "values (1, ?, 0, 0, 1, ?, '', x'00')", list(enumerate(texts)))
+    return time.perf_counter() - started
+
+
+def indexing_cost(rounds: int) -> dict:
+    import random
+    import statistics
+
+    rng = random.Random(0)
+    words = "the of and to in a is that for it as was with be by on not this are or from at which".split()
+    words += [f"w{i}" for i in range(3000)]
+    han = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)]
+    sets = {"English, 150 words": [" ".join(rng.choice(words) for _ in range(150)) for _ in range(5000)],
+            "Chinese, 300 characters": ["".join(rng.choice(han) for _ in range(300)) + "。" for _ in range(2000)]}
+    out = {}
+    for name, texts in sets.items():
+        without, with_table = [], []
+        for r in range(rounds):
+            for with_cjk in ((False, True) if r % 2 == 0 else (True, False)):
+                (with_table if with_cjk else without).append(insert_seconds(with_cjk, texts))
+        out[name] = {"passages": len(texts), "without_ms": 1000 * statistics.median(without) / len(texts),
+                     "with_ms": 1000 * statistics.median(with_table) / len(texts)}
+    return out
+
+
 def length_class(query: str) -> str:
     n = sum(len(run) for run in cjk.CJK_RUN.findall(query))
     return "1 character" if n == 1 else "2 characters" if n == 2 else "3 or more"
@@ -128,6 +171,14 @@ def render(result: dict) -> str:
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
         *("| " + " | ".join(r) + " |" for r in rows),
+        "",
+        f"Indexing cost (synthetic passages inserted in one transaction; median of {result['rounds']} rounds in "
+        "turns; the same machine and load):",
+        "",
+        "| passages | ms per passage, main FTS5 table only | with the CJK table | ratio |",
+        "|---|---|---|---|",
+        *(f"| {name} ({c['passages']:,}) | {c['without_ms']:.3f} | {c['with_ms']:.3f} | {c['with_ms'] / c['without_ms']:.2f}x |"
+          for name, c in result["indexing"].items()),
         END,
     ])
 
@@ -140,6 +191,7 @@ def write_section(section: str) -> None:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="encoder (default: bertsearch's)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the indexing-cost measurement")
     args = parser.parse_args(argv)
     documents, queries = load()
     load_avg = ", ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -156,7 +208,7 @@ def main(argv=None):
             mode("dense")("warm up")
             methods = measure(searches, queries)
     result = {"documents": len(documents), "queries": len(queries), "encoder": str(encoder or "default"),
-              "load": load_avg, "methods": methods}
+              "load": load_avg, "methods": methods, "rounds": args.rounds, "indexing": indexing_cost(args.rounds)}
     path = write_result("cjk", result)
     section = render(json.loads(path.read_text()))
     write_section(section)

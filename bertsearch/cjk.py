@@ -16,7 +16,8 @@ are two (docs/cjk.md measures both).
 
 `passages_cjk` is a contentless FTS5 table (`schema.py`) holding only passages
 with CJK characters, filled and emptied by triggers on `passages` that call
-`bertsearch_cjk_grams`, the function `register` adds to each connection. So it
+`bertsearch_has_cjk` and `bertsearch_cjk_grams`, the functions `register` adds
+to each connection (`Store` does). So it
 changes in the same transaction as the passages, like the main FTS5 table.
 A query with CJK characters is searched there (its bigrams ORed, BM25-ranked),
 any other query in the main table (`bm25.py`).
@@ -27,12 +28,11 @@ import sqlite3
 
 CJK_TABLE = "passages_cjk"
 GRAMS_FUNCTION = "bertsearch_cjk_grams"
+TEST_FUNCTION = "bertsearch_has_cjk"  # the triggers' WHEN: ten times cheaper than the same test as a GLOB
 # Han (with its extensions and compatibility block, and 々〆〇), kana (not the middle dot ・), Hangul.
 _CJK_CLASS = ("\u3005-\u3007\u3040-\u309f\u30a0-\u30fa\u30fc-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
               "\uf900-\ufaff\uff66-\uff9f\u1100-\u11ff\u3130-\u318f\uac00-\ud7af\U00020000-\U0003134f")
 CJK_RUN = re.compile(f"[{_CJK_CLASS}]+")
-# The same test in SQL (a trigger's WHEN): GLOB compares code points, so ranges work as in the regex.
-CJK_GLOB = f"*[{_CJK_CLASS}]*"
 LATIN_WORD = re.compile(r"\w+")
 KANA = re.compile("[\u3040-\u309f\u30a0-\u30fa\u30fc-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
 SCRIPT_SEGMENT = re.compile(f"{KANA.pattern}+|[^{KANA.pattern[1:-1]}]+")
@@ -75,5 +75,6 @@ def lone_ideographs(run: str) -> list[str]:
 
 
 def register(connection: sqlite3.Connection) -> None:
-    """Give a connection the grams function the `passages_cjk` triggers call."""
+    """Give a connection the two functions the `passages_cjk` triggers call."""
     connection.create_function(GRAMS_FUNCTION, 1, lambda text: grams(text or ""), deterministic=True)
+    connection.create_function(TEST_FUNCTION, 1, lambda text: has_cjk(text or ""), deterministic=True)
