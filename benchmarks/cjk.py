@@ -177,8 +177,8 @@ def render(result: dict) -> str:
         "",
         "| passages | ms per passage, main FTS5 table only | with the CJK table | ratio |",
         "|---|---|---|---|",
-        *(f"| {name} ({c['passages']:,}) | {c['without_ms']:.3f} | {c['with_ms']:.3f} | {c['with_ms'] / c['without_ms']:.2f}x |"
-          for name, c in result["indexing"].items()),
+        *(f"| {name} ({c['passages']:,}) | {c['without_ms']:.3f} | {c['with_ms']:.3f} "
+          f"| {c['with_ms'] / c['without_ms']:.2f}x |" for name, c in result["indexing"].items()),
         END,
     ])
 

@@ -67,7 +67,8 @@ def test_filters_apply_to_cjk_queries(tiny_bert, tmp_path, docs):
 
 
 def test_an_index_made_before_the_cjk_table_gets_it_filled_when_opened(tiny_bert, tmp_path, docs, monkeypatch):
-    monkeypatch.setattr(schema, "MIGRATIONS", [m for m in schema.MIGRATIONS if m.__name__ != "_m005_create_passages_cjk"])
+    before_cjk = [m for m in schema.MIGRATIONS if m.__name__ != "_m005_create_passages_cjk"]
+    monkeypatch.setattr(schema, "MIGRATIONS", before_cjk)
     with Index(tmp_path / "index", model=tiny_bert) as index:
         index.add([docs])  # passages written with no bigram table and no triggers
     monkeypatch.undo()

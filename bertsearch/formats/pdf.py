@@ -2,14 +2,16 @@
 
 `read` is the registry's reader (`formats.FORMATS`): the `Document`, its
 pages one paragraph each, a blank line between, `Document.pages` where each
-starts, and a warning naming the pages that have no text layer. `read_pdf` opens a PDF with pypdfium2 (PDFium, Chrome's PDF engine: measured
-fastest of pypdf, pdfminer.six and pypdfium2 on real files with the same or
-more text found; docs/ingestion.md) and returns each page's raw text lines,
-and which pages have no text layer. Encrypted files open with the password
-given (`--pdf-password`), else are skipped saying so; files PDFium cannot
-parse are skipped with its reason. A page without text but with images is
-a scan (OCR is not supported): reported, and a file of only such pages is
-skipped.
+starts, and a warning naming the pages that have no text layer.
+
+`read_pdf` opens a PDF with pypdfium2 (PDFium, Chrome's PDF engine: measured
+fastest of pypdf, pdfminer.six and pypdfium2 on real files, with as much text
+found; docs/ingestion.md) and returns each page's raw text lines, and which
+pages have no text layer. Encrypted files open with the password given
+(`--pdf-password`), else are skipped saying so; files PDFium cannot parse are
+skipped with its reason. A page without text but with images is a scan (OCR
+is not supported): reported, and a file of only such pages is skipped. PDFium
+is not thread-safe, so one thread at a time reads (`_PDFIUM`).
 
 `tidy_pages` is bertsearch's own post-processing, the same whichever library
 read the lines (the benchmark applies it to all three):
@@ -27,6 +29,7 @@ read the lines (the benchmark applies it to all three):
 import contextlib
 import logging
 import re
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +43,7 @@ MIN_REPEATS = 3
 PAGE_NUMBER = re.compile(r"^\W*(?:page\s+)?(\d{1,4})\b|\b(\d{1,4})\W*$", re.IGNORECASE)
 # PDFium marks a hyphen it found at a line's end with U+FFFE (and drops the line break); some
 # producers write a soft hyphen (U+00AD). Both become "-" and a line break before the joining rule.
+_PDFIUM = threading.Lock()  # PDFium's global state: one document read at a time in this process
 LINE_END_HYPHENS = re.compile("[\ufffe\u00ad]\n?")
 HYPHENATED = re.compile(r"([^\W\d_]+)-\n([^\W\d_]+)")
 WORDS = re.compile(r"[\w-]+")
@@ -66,6 +70,16 @@ class PdfPages:
 
 def read_pdf(data: bytes, *, password: str | None = None) -> PdfPages:
     """Each page's lines of text (PDFium); SkipFile for encrypted, broken or image-only files."""
+    with _PDFIUM:
+        pages, scans = _pages(data, password)
+    if scans and not any(pages):
+        which = "its only page has no" if len(pages) == 1 else f"none of its {len(pages)} pages has a"
+        raise SkipFile(f"{which} text layer (scanned images?); OCR is not supported")
+    return PdfPages(pages, scans)
+
+
+def _pages(data: bytes, password: str | None) -> tuple[list[list[str]], list[int]]:
+    """Each page's lines, and the numbers of the pages with images but no text."""
     import pypdfium2 as pdfium
     import pypdfium2.raw as raw
 
@@ -87,10 +101,7 @@ def read_pdf(data: bytes, *, password: str | None = None) -> PdfPages:
         raise SkipFile(f"could not read PDF ({type(error).__name__}: {_detail(error)})") from None
     finally:
         document.close()
-    if scans and not any(pages):
-        which = "its only page has no" if len(pages) == 1 else f"none of its {len(pages)} pages has a"
-        raise SkipFile(f"{which} text layer (scanned images?); OCR is not supported")
-    return PdfPages(pages, scans)
+    return pages, scans
 
 
 def _has_images(page, image_type: int) -> bool:
