@@ -61,6 +61,7 @@ def split_passages(
     token_spans: TokenSpans,
     passage_tokens: int = DEFAULT_PASSAGE_TOKENS,
     overlap_tokens: int = DEFAULT_OVERLAP_TOKENS,
+    *,
     boundaries: Sequence[int] = (),
 ) -> list[Chunk]:
     """Split `text` into passages of at most `passage_tokens` tokens, none running across

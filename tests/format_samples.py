@@ -97,12 +97,14 @@ CHAPTER = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def epub(path: Path, *, chapters: int = 2) -> Path:
-    """An EPUB whose manifest lists its chapters backwards and whose spine gives them in order."""
+    """An EPUB whose manifest lists its chapters backwards and whose spine gives them in order,
+    after the table of contents (an EPUB 3 navigation document)."""
     names = [f"chapter {n + 1}.xhtml" for n in range(chapters)]
     items = "".join(f'<item id="c{n}" href="{name.replace(" ", "%20")}" media-type="application/xhtml+xml"/>'
                     for n, name in reversed(list(enumerate(names))))
-    spine = "".join(f'<itemref idref="c{n}"/>' for n in range(chapters))
+    spine = '<itemref idref="nav"/>' + "".join(f'<itemref idref="c{n}"/>' for n in range(chapters))
     package = (f'<package xmlns="http://www.idpf.org/2007/opf" version="3.0"><manifest>{items}'
+               '<item id="nav" href="nav.xhtml" media-type="application/xhtml+xml" properties="nav"/>'
                f'<item id="css" href="style.css" media-type="text/css"/></manifest><spine>{spine}</spine></package>')
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(zipfile.ZipInfo("mimetype"), "application/epub+zip")
@@ -111,6 +113,8 @@ def epub(path: Path, *, chapters: int = 2) -> Path:
                          'media-type="application/oebps-package+xml"/></rootfiles></container>')
         archive.writestr("OEBPS/content.opf", package)
         archive.writestr("OEBPS/style.css", "p { margin: 0 }")
+        archive.writestr("OEBPS/nav.xhtml", '<html xmlns="http://www.w3.org/1999/xhtml"><body><nav><h1>Contents</h1>'
+                         '<ol><li>Chapter 1</li></ol></nav></body></html>')
         for n, name in enumerate(names):
             archive.writestr(f"OEBPS/{name}", CHAPTER.format(
                 title=f"Chapter {n + 1}", section=f"Voyage {n + 1}",

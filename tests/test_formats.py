@@ -72,6 +72,7 @@ def test_epub_reads_chapters_in_spine_order(tmp_path):
     assert [level for level, _ in headings(document)] == [1, 2] * 3
     assert paragraphs(document)[:3] == ["Chapter 1", "The ship left harbour on day 1.", "Voyage 1"]
     assert "margin" not in document.text  # the stylesheet is in the manifest, not the spine
+    assert "Contents" not in document.text  # the table of contents repeats the headings
 
 
 def test_notebook_cells_in_order_without_binary_outputs(tmp_path):

@@ -15,7 +15,7 @@ def words(texts):
 
 
 def passages(document, passage_tokens=60, overlap_tokens=10):
-    chunks = split_passages(document.text, words, passage_tokens, overlap_tokens, boundaries(document))
+    chunks = split_passages(document.text, words, passage_tokens, overlap_tokens, boundaries=boundaries(document))
     place(chunks, document)
     for chunk in chunks:  # spans map back to the extracted text
         assert document.text[chunk.start:chunk.end] == chunk.text

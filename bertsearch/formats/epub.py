@@ -44,12 +44,13 @@ def epub(path: Path, data: bytes) -> Document:
 
 
 def chapters(package, folder: str) -> list[str]:
-    """The archive paths of the spine's XHTML documents, in reading order."""
+    """The archive paths of the spine's XHTML documents, in reading order (the EPUB 3 table of contents left out)."""
     manifest = {item.get("id"): item for item in package.iter(f"{OPF}item")}
     paths = []
     for itemref in package.iter(f"{OPF}itemref"):
         item = manifest.get(itemref.get("idref"))
-        if item is not None and item.get("href") and item.get("media-type") in XHTML_TYPES:
+        if (item is not None and item.get("href") and item.get("media-type") in XHTML_TYPES
+                and "nav" not in (item.get("properties") or "").split()):  # the table of contents repeats the headings
             paths.append(posixpath.normpath(posixpath.join(folder, unquote(item.get("href")))))
     return paths
 

@@ -34,8 +34,15 @@ function shortPath(path) {
   return parts.length > 3 ? "…/" + parts.slice(-3).join("/") : path;
 }
 
-function passageLink(id, path, line, extra = {}) {
-  return el("a", { href: `/passages/${id}`, className: "source", title: path, ...extra }, `${shortPath(path)}:${line}`);
+function where(found) {
+  // file:line, then the page (paged formats) and the heading path where the index knows them.
+  const page = found.page != null ? `, page ${found.page}` : "";
+  const section = found.section ? ` > ${found.section}` : "";
+  return `${shortPath(found.path)}:${found.line}${page}${section}`;
+}
+
+function passageLink(id, found, extra = {}) {
+  return el("a", { href: `/passages/${id}`, className: "source", title: found.path, ...extra }, where(found));
 }
 
 // -- the search form and the URL ------------------------------------------------
@@ -101,7 +108,7 @@ function renderAnswer(result) {
 function passageLinkForAnswer(answer, result) {
   // The answer's passage is the retrieved one of the same file that contains its span.
   const passage = result.passages.find((p) => p.path === answer.path && p.start <= answer.start && answer.end <= p.end);
-  return passage ? passageLink(passage.id, answer.path, answer.line) : el("span", { className: "source" }, `${answer.path}:${answer.line}`);
+  return passage ? passageLink(passage.id, answer) : el("span", { className: "source" }, where(answer));
 }
 
 function renderPassages(passages, title) {
@@ -111,7 +118,7 @@ function renderPassages(passages, title) {
   }
   $("#results").append(el("h3", {}, title), el("ol", { className: "passages" },
     ...passages.map((p) => el("li", {},
-      el("p", { className: "meta" }, passageLink(p.id, p.path, p.line), el("span", { className: "score" }, ` ${p.score.toFixed(3)}`)),
+      el("p", { className: "meta" }, passageLink(p.id, p), el("span", { className: "score" }, ` ${p.score.toFixed(3)}`)),
       el("p", { className: "snippet" }, p.text)))));
 }
 
