@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent.parent))
 sys.path.insert(0, str(Path(__file__).parent))
 
-from common import REPO, write_result  # noqa: E402
+from common import REPO, RESULTS, write_result  # noqa: E402
 
 from bertsearch import Index  # noqa: E402
 from bertsearch import bm25, cjk  # noqa: E402
@@ -108,7 +108,7 @@ def insert_seconds(with_cjk: bool, texts: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def indexing_cost(rounds: int) -> dict:
+def indexing_cost(rounds: int, scale: float = 1.0) -> dict:
     import random
     import statistics
 
@@ -116,8 +116,9 @@ def indexing_cost(rounds: int) -> dict:
     words = "the of and to in a is that for it as was with be by on not this are or from at which".split()
     words += [f"w{i}" for i in range(3000)]
     han = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)]
-    sets = {"English, 150 words": [" ".join(rng.choice(words) for _ in range(150)) for _ in range(5000)],
-            "Chinese, 300 characters": ["".join(rng.choice(han) for _ in range(300)) + "。" for _ in range(2000)]}
+    sets = {"English, 150 words": [" ".join(rng.choice(words) for _ in range(150)) for _ in range(int(5000 * scale))],
+            "Chinese, 300 characters": ["".join(rng.choice(han) for _ in range(300)) + "。"
+                                        for _ in range(int(2000 * scale))]}
     out = {}
     for name, texts in sets.items():
         without, with_table = [], []
@@ -183,15 +184,18 @@ def render(result: dict) -> str:
     ])
 
 
-def write_section(section: str) -> None:
-    text = DOC.read_text()
-    DOC.write_text(text[: text.index(START)] + section + text[text.index(END) + len(END):])
+def write_section(section: str, page: Path = DOC) -> None:
+    text = page.read_text()
+    page.write_text(text[: text.index(START)] + section + text[text.index(END) + len(END):])
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="encoder (default: bertsearch's)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the indexing-cost measurement")
+    parser.add_argument("--smoke", action="store_true", help="the indexing cost on 1%% of the passages")
+    parser.add_argument("--out-dir", type=Path, default=RESULTS)
+    parser.add_argument("--page", type=Path, default=DOC, help="the page whose results table is written")
     args = parser.parse_args(argv)
     documents, queries = load()
     load_avg = ", ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -208,10 +212,10 @@ def main(argv=None):
             mode("dense")("warm up")
             methods = measure(searches, queries)
     result = {"documents": len(documents), "queries": len(queries), "encoder": str(encoder or "default"),
-              "load": load_avg, "methods": methods, "rounds": args.rounds, "indexing": indexing_cost(args.rounds)}
-    path = write_result("cjk", result)
-    section = render(json.loads(path.read_text()))
-    write_section(section)
+              "load": load_avg, "methods": methods, "rounds": args.rounds,
+              "indexing": indexing_cost(args.rounds, 0.01 if args.smoke else 1.0)}
+    section = render(json.loads(write_result("cjk", result, args.out_dir).read_text()))
+    write_section(section, args.page)
     print(section)
 
 

@@ -1,7 +1,7 @@
 """PDF libraries compared on real files: pypdf, pypdfium2 and pdfminer.six, each followed by bertsearch's tidying.
 
     nice -n 10 python benchmarks/pdf_readers.py                  # ../shared/data/pdfs, 3 rounds
-    python benchmarks/pdf_readers.py --folder some/pdfs --rounds 1
+    python benchmarks/pdf_readers.py --folder some/pdfs --rounds 1 --libraries pypdf,pypdfium2
 
 Each library reads every PDF of the folder page by page (the password-protected
 sample opened with its published user password, so all read the same pages);
@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent.parent))
 sys.path.insert(0, str(Path(__file__).parent))
 
-from common import REPO, write_result  # noqa: E402
+from common import REPO, RESULTS, write_result  # noqa: E402
 
 from bertsearch.formats import pdf  # noqa: E402
 
@@ -102,17 +102,16 @@ def read_all(read, files: list[Path]) -> dict:
     return out
 
 
-def measure(files: list[Path], rounds: int) -> dict:
-    seconds = {name: {p.name: [] for p in files} for name in LIBRARIES}
+def measure(files: list[Path], rounds: int, names: list[str]) -> dict:
+    seconds = {name: {p.name: [] for p in files} for name in names}
     last = {}
     for r in range(rounds):
-        names = list(LIBRARIES)
         for name in names[r % len(names):] + names[: r % len(names)]:
             last[name] = read_all(LIBRARIES[name], files)
             for file, got in last[name].items():
                 seconds[name][file].append(got["seconds"])
     return {name: summarise(last[name], {f: statistics.median(s) for f, s in seconds[name].items()})
-            for name in LIBRARIES}
+            for name in names}
 
 
 def summarise(read: dict, seconds: dict) -> dict:
@@ -141,10 +140,10 @@ def summarise(read: dict, seconds: dict) -> dict:
     }
 
 
-def arabic(files: list[Path]) -> dict:
+def arabic(files: list[Path], names: list[str]) -> dict:
     """Arabic letters each library finds in the Arabic samples (015)."""
     out = {}
-    for name, read in LIBRARIES.items():
+    for name, read in ((n, LIBRARIES[n]) for n in names):
         count = 0
         for path in (p for p in files if p.name.startswith("015-")):
             try:
@@ -201,29 +200,35 @@ def render(result: dict) -> str:
     ])
 
 
-def write_section(section: str) -> None:
-    text = DOC.read_text() if DOC.exists() else "# Ingestion\n\nWhat bertsearch reads, and how well.\n"
+def write_section(section: str, page: Path = DOC) -> None:
+    """Put `section` between the page's pdf-readers markers (appended, markers and all, if it has none)."""
+    text = page.read_text() if page.exists() else "# Ingestion\n"
     if START in text:
         text = text[: text.index(START)] + section + text[text.index(END) + len(END):]
     else:
         text = text.rstrip() + "\n\n" + section + "\n"
-    DOC.write_text(text)
+    page.write_text(text)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folder", type=Path, default=FOLDER)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--libraries", default=",".join(LIBRARIES),
+                        help="which to compare, comma-separated (pypdfium2 always among them)")
+    parser.add_argument("--out-dir", type=Path, default=RESULTS)
+    parser.add_argument("--page", type=Path, default=DOC, help="the page whose PDF section is written")
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)  # pypdf's font warnings, hundreds of lines of them
+    names = list(dict.fromkeys(["pypdfium2", *args.libraries.split(",")]))
 
     files = sorted(args.folder.glob("*.pdf"))
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     result = {"pdf_files": len(files), "rounds": args.rounds, "load": load,
-              "libraries": measure(files, args.rounds), "arabic": arabic(files)}
-    path = write_result("pdf_readers", result)
-    write_section(render(json.loads(path.read_text())))
-    print(render(json.loads(path.read_text())))
+              "libraries": measure(files, args.rounds, names), "arabic": arabic(files, names)}
+    section = render(json.loads(write_result("pdf_readers", result, args.out_dir).read_text()))
+    write_section(section, args.page)
+    print(section)
 
 
 if __name__ == "__main__":
