@@ -4,13 +4,11 @@ Offsets that bertsearch reports are character offsets into the text extracted
 here: for plain-text formats that is the decoded file itself. Each format's
 reader is in `bertsearch/formats/` (a registry by suffix); this module holds
 the contract they fill (`Document`, `Heading`, `SkipFile`), finding files,
-decoding text, and (until it moves into the registry) PDF.
+and decoding text.
 """
 
 import codecs
-import contextlib
 import errno
-import logging
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -18,10 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PLAIN_TEXT = {".txt", ".text", ".md", ".markdown", ".rst"}
-PDF = {".pdf"}
 SNIFF_BYTES = 8192
 MAX_FILE_BYTES = 10_000_000  # bigger files are skipped with a notice; see `extract`
-PDF_BYTES_PER_TEXT_BYTE = 10  # a PDF is measured by its text, but read only up to this multiple of the cap
 PARAGRAPH_BREAK = "\n\n"
 REPLACEMENT = "\ufffd"  # what an undecodable byte becomes
 MOSTLY_ASCII = 0.7  # share of ASCII among the letters of Western European text
@@ -194,38 +190,29 @@ def _unlisted(error: OSError) -> Skipped:
     return Skipped(Path(error.filename), f"unreadable folder ({error.strerror or error})", folder=True)
 
 
-def extract(path: Path, max_bytes: int | None = MAX_FILE_BYTES) -> Document:
+def extract(path: Path, max_bytes: int | None = MAX_FILE_BYTES, *, pdf_password: str | None = None) -> Document:
     """Read `path` and return its visible text; raise SkipFile when it cannot be indexed.
 
     The file's suffix picks its reader (`formats.for_path`; plain text when none
     claims it). Files over `max_bytes` (None: no limit) are skipped unread, so a
     huge file costs neither memory nor hours of encoding. Binary formats (PDF,
     zipped Office and e-book files) are measured by their extracted text
-    instead, and read only up to a multiple of the cap.
+    instead, and read only up to a multiple of the cap. Encrypted PDFs open
+    with `pdf_password`.
     """
     from . import formats
 
     suffix = path.suffix.lower()
-    if suffix in PDF:
-        return _pdf(path, max_bytes)
     reader = formats.for_path(path)
     multiple = reader.file_bytes_per_text_byte if reader else 1
     data = _read(path, None if max_bytes is None else max_bytes * multiple)
     if reader is None:
         decoded = decode(data)
         return Document(path, decoded.text, suffix.lstrip(".") or "text", decoded.encoding, decoded.undecodable)
-    document = reader.read(path, data)
+    document = reader.read(path, data, pdf_password=pdf_password)
     if multiple > 1:
         _check_text_size(document.text, max_bytes)
     return document
-
-
-def _pdf(path: Path, max_bytes: int | None) -> Document:
-    data = _read(path, None if max_bytes is None else max_bytes * PDF_BYTES_PER_TEXT_BYTE)
-    with _parser_warnings("pypdf") as warnings:
-        text = pdf_text(data)
-    _check_text_size(text, max_bytes)
-    return Document(path, text, "pdf", warnings=warnings)
 
 
 def _check_text_size(text: str, max_bytes: int | None) -> None:
@@ -297,46 +284,6 @@ def _legacy(data: bytes) -> Decoded | None:
 
     best = from_bytes(data).best()
     return Decoded(str(best), best.encoding) if best is not None else None
-
-
-@contextlib.contextmanager
-def _parser_warnings(logger_name: str):
-    """Collect what a parsing library logs (pypdf's "EOF marker not found", say) instead of
-    letting it reach stderr: the caller reports it as its own notice, which -q silences."""
-    collected: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record):
-            collected.append(" ".join(record.getMessage().split())[:200])
-
-    logger, handler = logging.getLogger(logger_name), Collect(logging.WARNING)
-    propagate = logger.propagate
-    logger.addHandler(handler)
-    logger.propagate = False
-    try:
-        yield collected
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
-
-
-def pdf_text(data: bytes) -> str:
-    """The text of a PDF, pages separated by blank lines."""
-    import io
-
-    from pypdf import PdfReader
-
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise SkipFile("encrypted PDF")
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except SkipFile:
-        raise
-    except Exception as error:  # a parser fed arbitrary bytes can fail in any way
-        detail = " ".join(str(error).split())[:200]
-        raise SkipFile(f"could not parse PDF ({type(error).__name__}: {detail})") from None
-    return tidy_paragraphs("\n\n".join(pages))
 
 
 def tidy_paragraphs(text: str) -> str:

@@ -97,12 +97,14 @@ class Index(Contents):
     # -- writing ------------------------------------------------------------
 
     def add(self, paths: Iterable[str | Path], *, progress: bool = False,
-            notify: Callable[[str], None] | None = None, follow_links: bool = False) -> IndexReport:
+            notify: Callable[[str], None] | None = None, follow_links: bool = False,
+            pdf_password: str | None = None) -> IndexReport:
         """Index files and folders (recursively). Only new or changed files are encoded again,
         and indexed files that have gone from the given folders are dropped.
 
         Documents are stored under the path they were found at; symbolic links that lead out of
-        a given folder are followed only with `follow_links`. A first `add` that fails before
+        a given folder are followed only with `follow_links`. Encrypted PDFs open with
+        `pdf_password` (else they are skipped, saying so). A first `add` that fails before
         committing anything leaves no index behind.
         """
         roots = [Path(p) for p in paths]
@@ -116,7 +118,7 @@ class Index(Contents):
                 chunks = ingest.chunk_settings(store, self._chunks, lambda: bulk_encoder().max_length - 2)
                 ingester = ingest.Ingester(store, bulk_encoder, exclude=self.path, notify=notify,
                                            max_file_bytes=self._max_file_bytes, progress=progress,
-                                           follow_links=follow_links)
+                                           follow_links=follow_links, pdf_password=pdf_password)
                 report = ingester.add(roots, chunks)
                 if report.passages_encoded:
                     self._models.record_encoded_with(store)

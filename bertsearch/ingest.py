@@ -123,8 +123,9 @@ class Ingester:
     """One `add` run over a Store. `encoder()` gives the encoder, loaded only when something changed."""
 
     def __init__(self, store: Store, encoder: Callable, *, exclude: Path, max_file_bytes: int | None,
-                 notify: Callable[[str], None] | None = None, progress: bool = False, follow_links: bool = False):
-        self.store, self.encoder = store, encoder
+                 notify: Callable[[str], None] | None = None, progress: bool = False, follow_links: bool = False,
+                 pdf_password: str | None = None):
+        self.store, self.encoder, self.pdf_password = store, encoder, pdf_password
         self.exclude, self.max_file_bytes, self.follow_links = exclude, max_file_bytes, follow_links
         self.notify, self.progress = notify, progress
         self.report = IndexReport()
@@ -174,7 +175,7 @@ class Ingester:
             if known and (known["size"], known["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
                 self.report.unchanged += 1
                 return None
-            document = extract(path, self.max_file_bytes)
+            document = extract(path, self.max_file_bytes, pdf_password=self.pdf_password)
         except SkipFile as reason:
             return self._skip(Skipped(path, str(reason)))
         except FileNotFoundError:

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import sqlite_utils
 
 from .bm25 import FTS_TABLE, TOKENIZER
+from .cjk import CJK_TABLE, GRAMS_FUNCTION, TEST_FUNCTION
 from .filters import Filters
 
 
@@ -77,8 +78,30 @@ def _m004_add_passage_page_and_section(db: sqlite_utils.Database) -> None:
     db["passages"].add_column("section", str)
 
 
+def _m005_create_passages_cjk(db: sqlite_utils.Database) -> None:
+    """BM25 for Chinese, Japanese and Korean (`cjk.py`): passages with CJK characters as character
+    bigrams in a contentless FTS5 table, kept in step by triggers; backfilled here for existing indexes.
+
+    The triggers call `bertsearch_has_cjk` and `bertsearch_cjk_grams`, which `Store` registers on
+    its connection: a connection without them (an older bertsearch, the sqlite3 shell) can read
+    the index but not write passages.
+    """
+    grams, cjk = f"{GRAMS_FUNCTION}(%s.text)", f"{TEST_FUNCTION}(%s.text)"
+    db.execute(f"create virtual table {CJK_TABLE} using fts5(text, content='', tokenize='unicode61')")
+    db.execute(f"create trigger passages_cjk_insert after insert on passages when {cjk % 'new'} begin "
+               f"insert into {CJK_TABLE}(rowid, text) values (new.id, {grams % 'new'}); end")
+    db.execute(f"create trigger passages_cjk_delete after delete on passages when {cjk % 'old'} begin "
+               f"insert into {CJK_TABLE}({CJK_TABLE}, rowid, text) values ('delete', old.id, {grams % 'old'}); end")
+    db.execute(f"create trigger passages_cjk_update_old after update of text on passages when {cjk % 'old'} begin "
+               f"insert into {CJK_TABLE}({CJK_TABLE}, rowid, text) values ('delete', old.id, {grams % 'old'}); end")
+    db.execute(f"create trigger passages_cjk_update_new after update of text on passages when {cjk % 'new'} begin "
+               f"insert into {CJK_TABLE}(rowid, text) values (new.id, {grams % 'new'}); end")
+    db.execute(f"insert into {CJK_TABLE}(rowid, text) select id, {grams % 'passages'} from passages "
+               f"where {cjk % 'passages'}")
+
+
 MIGRATIONS = [_m001_create_tables, _m002_create_passages_fts, _m003_create_document_labels,
-              _m004_add_passage_page_and_section]
+              _m004_add_passage_page_and_section, _m005_create_passages_cjk]
 
 
 def migrate(db: sqlite_utils.Database) -> None:

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
+from . import cjk
 from . import vectors as vector_files
 from .chunking import Chunk
 from .errors import CorruptIndexError, EncoderMismatchError, IndexNotFoundError
@@ -89,6 +90,7 @@ class Store(LabelRows, Bm25Queries, IntegrityChecks):
                 )
             self.folder.mkdir(parents=True, exist_ok=True)
         self.db = sqlite_utils.Database(sqlite3.connect(db_path, timeout=60, check_same_thread=False))
+        cjk.register(self.db.conn)  # the CJK bigram table's triggers call it
         try:
             self.db.enable_wal()
             migrate(self.db)

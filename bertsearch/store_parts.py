@@ -6,7 +6,8 @@ keep every rule `store.py`'s opening comment states. Only `store.py` uses them.
 
 - `LabelRows`: the labels `classify label` gives documents (their own table: a
   label changes no vector, so labelling bumps no generation).
-- `Bm25Queries`: BM25 over the FTS5 table, honouring `Filters` inside the query.
+- `Bm25Queries`: BM25 over the FTS5 table (or, for a query with Chinese, Japanese
+  or Korean characters, the CJK bigram table: `cjk.py`), honouring `Filters` inside the query.
 - `IntegrityChecks`: the counts and checks `check.py` reports.
 """
 
@@ -16,6 +17,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from . import cjk
 from .bm25 import FTS_TABLE, match_expression
 from .filters import Filters
 from .schema import filter_condition
@@ -85,12 +87,12 @@ class LabelRows:
 
 
 class Bm25Queries:
-    """BM25 over the FTS5 table (kept in step with `passages` by triggers), filtered inside the query."""
+    """BM25 over the FTS5 tables (kept in step with `passages` by triggers), filtered inside the query."""
 
     @serialized
     def bm25_search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
         """The `k` best (passage id, BM25 score) pairs, best first (higher is better), among what `filters` allow."""
-        return self._bm25(query, filters, f"order by bm25({FTS_TABLE}) limit ?", [k])
+        return self._bm25(query, filters, k)
 
     @serialized
     def bm25_scores(self, query: str, filters: Filters | None = None) -> dict[int, float]:
@@ -98,16 +100,20 @@ class Bm25Queries:
 
         Cheaper than asking FTS5 for the scores of chosen rowids, which it answers one rowid at a time.
         """
-        return dict(self._bm25(query, filters, "", []))
+        return dict(self._bm25(query, filters, None))
 
-    def _bm25(self, query: str, filters: Filters | None, tail: str, tail_params: list) -> list[tuple[int, float]]:
-        expression = match_expression(query)
+    def _bm25(self, query: str, filters: Filters | None, k: int | None) -> list[tuple[int, float]]:
+        """A query with Chinese, Japanese or Korean characters searches their bigrams (`cjk.py`), any other
+        the main FTS5 table; the `k` best, or (k None) every match unordered."""
+        table, expression = ((cjk.CJK_TABLE, cjk.match_expression(query)) if cjk.has_cjk(query)
+                             else (FTS_TABLE, match_expression(query)))
         if expression is None:
             return []
         where, params = filter_condition(filters)
         join = "join passages p on p.id = f.rowid join documents d on d.id = p.document_id" if where else ""
-        sql = (f"select f.rowid, -bm25({FTS_TABLE}) from {FTS_TABLE} f {join} "
-               f"where {FTS_TABLE} match ? {'and ' + where if where else ''} {tail}")
+        tail, tail_params = (f"order by bm25({table}) limit ?", [k]) if k is not None else ("", [])
+        sql = (f"select f.rowid, -bm25({table}) from {table} f {join} "
+               f"where {table} match ? {'and ' + where if where else ''} {tail}")
         return [(row[0], row[1]) for row in self.db.execute(sql, [expression, *params, *tail_params])]
 
 

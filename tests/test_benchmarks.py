@@ -163,3 +163,33 @@ def test_ingestion_benchmark_smoke(script, tmp_path):
     written = page.read_text()
     assert written.startswith("# Ingestion\n\nHand-written.") and written.endswith("More.\n") and "old" not in written
     assert "| docx | 2 |" in written
+
+
+def test_pdf_readers_benchmark_smoke(script, tmp_path):
+    from pdfs import write_pdf
+
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    bodies = [["Owls hunt at night, with a hyphen-", "ated word."], ["Larks sing at dawn."], ["Crows gather in winter."]]
+    write_pdf(folder / "a.pdf", [["Report", *body, str(n)] for n, body in enumerate(bodies, start=1)])
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
+    page = tmp_path / "ingestion.md"
+    page.write_text("# Ingestion\n\n<!-- pdf-readers:start -->\nold\n<!-- pdf-readers:end -->\n\nMore.\n")
+    script("pdf_readers").main(["--folder", str(folder), "--rounds", "1", "--libraries", "pypdf",
+                                "--out-dir", str(tmp_path), "--page", str(page)])
+    libraries = result(tmp_path, "pdf_readers")["libraries"]
+    assert set(libraries) == {"pypdfium2", "pypdf"}
+    for read in libraries.values():
+        assert (read["files_read"], read["pages_with_text"], read["edge_lines_dropped"]) == (1, 3, 6)
+        assert list(read["failed"]) == ["broken.pdf"]
+    written = page.read_text()
+    assert "| files read | 1 / 2 | 1 / 2 |" in written and "old" not in written and written.endswith("More.\n")
+
+
+def test_cjk_benchmark_smoke(script, tiny_bert, tmp_path):
+    page = tmp_path / "cjk.md"
+    page.write_text("# CJK\n\n<!-- cjk-results:start -->\n<!-- cjk-results:end -->\n")
+    script("cjk").main(["--model", tiny_bert, "--smoke", "--rounds", "1", "--out-dir", str(tmp_path), "--page", str(page)])
+    methods = result(tmp_path, "cjk")["methods"]
+    assert methods["bm25"]["recall"]["all"] > methods["before (unicode61)"]["recall"]["all"]
+    assert "| bm25 | 1.00 |" in page.read_text()

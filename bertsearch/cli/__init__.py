@@ -11,7 +11,6 @@
 A new command goes in the module of its group and is added to `cli` below.
 """
 
-import logging
 import os
 
 import click
@@ -39,8 +38,6 @@ def cli():
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    # A PDF that does not parse gets its one "skipped" line; pypdf's own warnings about it stay quiet.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 for command in (index, remove, watch, check, search, ask, info, serve, mcp, train_reader, eval_command, classify):

@@ -27,9 +27,11 @@ from .output import echo_err, echo_update
               help="Skip files bigger than this (PDFs: their text), with a notice; 0 for no limit.")
 @click.option("--follow-links", is_flag=True,
               help="Follow symbolic links that lead out of the folders given (and links to folders).")
+@click.option("--pdf-password", envvar="BERTSEARCH_PDF_PASSWORD",
+              help="Password that opens encrypted PDFs (tried on every one in this run); without it they are skipped.")
 @friendly_errors
 def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, device, backend, quiet, as_json, wait,
-          max_file_mb, follow_links):
+          max_file_mb, follow_links, pdf_password):
     """Index files and folders. Run it again to pick up changes: only new or
     changed files are encoded, and files deleted from the folders are dropped."""
     from ..index import Index
@@ -41,7 +43,8 @@ def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, dev
                passage_tokens=passage_tokens, overlap_tokens=overlap_tokens,
                lock_timeout=wait, max_file_bytes=int(max_file_mb * 1e6) or None, backend=backend) as idx:
         try:
-            report = idx.add(paths, progress=not quiet, notify=notify, follow_links=follow_links)
+            report = idx.add(paths, progress=not quiet, notify=notify, follow_links=follow_links,
+                             pdf_password=pdf_password)
         except Interrupted as stop:
             done = stop.report
             click.echo(f"\nInterrupted: {len(done.added) + len(done.updated)} files committed "

@@ -28,11 +28,14 @@ class Format:
     suffixes: tuple[str, ...]
     reader: str
     file_bytes_per_text_byte: int = 1
+    options: tuple[str, ...] = ()  # the keyword options of `extract.extract` its reader takes (`pdf_password`)
 
-    def read(self, path: Path, data: bytes):
-        """The `extract.Document` of the file at `path`, whose bytes are `data`."""
+    def read(self, path: Path, data: bytes, **options):
+        """The `extract.Document` of the file at `path`, whose bytes are `data`; of `options`, the
+        reader gets those it takes."""
         module, function = self.reader.split(":")
-        return getattr(importlib.import_module(f"{__name__}.{module}"), function)(path, data)
+        taken = {name: value for name, value in options.items() if name in self.options}
+        return getattr(importlib.import_module(f"{__name__}.{module}"), function)(path, data, **taken)
 
     @property
     def binary(self) -> bool:
@@ -41,11 +44,13 @@ class Format:
 
 
 ZIPPED = 10  # Office, OpenDocument and EPUB files: zip archives, often holding images that are not read
+PDF_BYTES_PER_TEXT_BYTE = 10  # a PDF is measured by its text, but read only up to this multiple of the cap
 
 FORMATS = [
     Format("markdown", (".md", ".markdown"), "markup:markdown"),
     Format("rst", (".rst",), "markup:restructuredtext"),
     Format("html", (".html", ".htm", ".xhtml"), "markup:html"),
+    Format("pdf", (".pdf",), "pdf:read", PDF_BYTES_PER_TEXT_BYTE, options=("pdf_password",)),
     Format("docx", (".docx",), "office:docx", ZIPPED),
     Format("pptx", (".pptx",), "office:pptx", ZIPPED),
     Format("odt", (".odt",), "opendocument:odt", ZIPPED),
