@@ -71,3 +71,7 @@ class ClassifierNotFoundError(BertsearchError):
 
 class WatchError(BertsearchError):
     """A path cannot be watched (it is not a folder, say)."""
+
+
+class RayUnavailableError(BertsearchError):
+    """`--ray` asked for, but Ray (with Ray Data) is not installed: the message names the install command."""

@@ -115,13 +115,15 @@ class Index:
     # -- writing ------------------------------------------------------------
 
     def add(self, paths: Iterable[str | Path], *, progress: bool = False,
-            notify: Callable[[str], None] | None = None, follow_links: bool = False) -> IndexReport:
+            notify: Callable[[str], None] | None = None, follow_links: bool = False,
+            encoding: "ingest.Encoding | None" = None) -> IndexReport:
         """Index files and folders (recursively). Only new or changed files are encoded again,
         and indexed files that have gone from the given folders are dropped.
 
         Documents are stored under the path they were found at; symbolic links that lead out of
         a given folder are followed only with `follow_links`. A first `add` that fails before
-        committing anything leaves no index behind.
+        committing anything leaves no index behind. `encoding` computes the vectors elsewhere
+        (`ray_encoding.RayEncoding`: on a Ray cluster); the default encodes in this process.
         """
         roots = [Path(p) for p in paths]
         for root in roots:
@@ -134,10 +136,10 @@ class Index:
                                                lambda: self._load_encoder(bulk=True).max_length - 2)
                 ingester = ingest.Ingester(store, lambda: self._load_encoder(bulk=True), exclude=self.path,
                                            notify=notify, max_file_bytes=self._max_file_bytes, progress=progress,
-                                           follow_links=follow_links)
+                                           follow_links=follow_links, encoding=encoding)
                 report = ingester.add(roots, chunks)
-                if report.passages_encoded:
-                    self._record_encoded_with(store)
+                if ingester.encoded_with:
+                    self._record_encoded_with(store, ingester.encoded_with)
                 report.labelled = self._label_new_documents(notify)
                 return report
 
@@ -181,11 +183,9 @@ class Index:
             return 0
         return self._label(classifier, Path(labeller["classifier"]), todo).documents
 
-    def _record_encoded_with(self, store: Store) -> None:
+    def _record_encoded_with(self, store: Store, encoder: str) -> None:
         """Remember which backend and precision computed the index's vectors ("onnx int8", "torch bf16", ...)."""
-        from .backends import describe
-
-        used, encoder = store.meta("encoded_with") or [], describe(self._load_encoder(bulk=True))
+        used = store.meta("encoded_with") or []
         if encoder not in used:
             store.set_meta("encoded_with", [*used, encoder])
 
