@@ -106,7 +106,8 @@ def test_a_writer_killed_while_ray_encodes_leaves_a_whole_index_the_next_run_com
     crashkit.edit_corpus(docs, seed=7)  # a quarter changed, an eighth gone, an eighth added
     before = crashkit.contents(index_path, docs)
 
-    writer = crashkit.start("index", docs, "--index", index_path, *OPTIONS, "--ray", "--ray-actors", "1",
+    address = ray_instance.get_runtime_context().gcs_address  # HOST:PORT: this module's instance, no other
+    writer = crashkit.start("index", docs, "--index", index_path, *OPTIONS, "--ray", address, "--ray-actors", "1",
                             "--ray-batch-size", "4")
     deadline = time.monotonic() + 120
     while writer.poll() is None and not encoding_actor_running() and time.monotonic() < deadline:
