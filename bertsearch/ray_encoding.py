@@ -173,7 +173,7 @@ class _EncodeBatches:
     def __init__(self, *, model: str, pooling: str, backend: str, precision: str, threads: int):
         from .backends import describe, load_encoder
 
-        if threads:
+        if threads and backend == "torch":
             import torch
 
             torch.set_num_threads(threads)
