@@ -205,9 +205,8 @@ class Ingester:
                 self.bar.file_done()
             self._write(pending)
         self._remove_gone(roots, seen)
+        self.store.save_vectors()  # an unchanged index's file is loaded, not rewritten
         report = self.report
-        if report.added or report.updated or report.removed or not self.store.vector_file().exists():
-            self.store.save_vectors()  # an unchanged index keeps its file: not even read back
         if not (report.added or report.updated or report.unchanged or report.removed):
             raise NothingToIndexError(_nothing_to_index(roots, report.skipped))
         return report
