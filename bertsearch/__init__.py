@@ -54,6 +54,7 @@ _EXPORTS = {
     "Evaluation": "classify",
     "WatchError": "errors",
     "RayUnavailableError": "errors",
+    "RayEncodingError": "errors",
     "RayEncoding": "ray_encoding",
 }
 
@@ -74,6 +75,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name load
         ModelLoadError,
         NoReaderError,
         NothingToIndexError,
+        RayEncodingError,
         RayUnavailableError,
         SettingsMismatchError,
     )

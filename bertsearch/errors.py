@@ -75,3 +75,8 @@ class WatchError(BertsearchError):
 
 class RayUnavailableError(BertsearchError):
     """`--ray` asked for, but Ray (with Ray Data) is not installed: the message names the install command."""
+
+
+class RayEncodingError(BertsearchError):
+    """`--ray` could not reach its Ray cluster, or the encoding failed there (an actor could not load the
+    model, say); what was committed before stays whole, and running again sends only what is missing."""

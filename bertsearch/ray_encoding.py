@@ -27,7 +27,7 @@ import re
 
 import numpy as np
 
-from .errors import InvalidSettingError, RayUnavailableError
+from .errors import BertsearchError, InvalidSettingError, RayEncodingError, RayUnavailableError
 
 INSTALL = "pip install 'bertsearch[ray]'"
 LOCAL = "local"  # --ray without an address: a local instance, joined if one runs, else started for the run
@@ -71,8 +71,20 @@ class RayEncoding:
     # -- the Encoding step ----------------------------------------------------
 
     def encode(self, encoder, texts: list[str], progress) -> np.ndarray:
-        """Vectors of `texts`, in order, computed by actors running `encoder`'s model."""
+        """Vectors of `texts`, in order, computed by actors running `encoder`'s model;
+        RayEncodingError (one line) if the cluster cannot be reached or the encoding fails there."""
         ray = self._connect()
+        try:
+            vectors = self._encode(ray, encoder, texts, progress)
+        except BertsearchError:
+            raise
+        except Exception as error:  # Ray's own errors carry the worker's traceback: keep its last line
+            raise RayEncodingError(f"encoding on Ray failed: {_last_line(error)}") from None
+        self.calls += 1
+        self.texts_sent += len(texts)
+        return vectors
+
+    def _encode(self, ray, encoder, texts: list[str], progress) -> np.ndarray:
         pool, resources = self._pool(ray)
         rows = ray.data.from_items([{"key": n, "text": text} for n, text in enumerate(texts)],
                                    override_num_blocks=max(1, min(len(texts) // self.batch_size, 4 * pool.max_size)))
@@ -83,8 +95,6 @@ class RayEncoding:
             vectors[batch["key"]] = np.stack(batch["vector"])
             self._workers.update(batch["encoded_with"].tolist())
             progress(len(batch["key"]))
-        self.calls += 1
-        self.texts_sent += len(texts)
         return vectors
 
     def describe(self, encoder) -> str:
@@ -112,13 +122,16 @@ class RayEncoding:
         _quiet(ray)
         if not ray.is_initialized():
             options = dict(log_to_driver=False, include_dashboard=False, configure_logging=False)
-            if self.address == LOCAL:
-                try:  # join a local instance if one runs (`ray start --head`, another run's)
-                    ray.init(address="auto", **options)
-                except ConnectionError:
-                    ray.init(**options)
-            else:
-                ray.init(address=self.address, **options)
+            try:
+                if self.address == LOCAL:
+                    try:  # join a local instance if one runs (`ray start --head`, another run's)
+                        ray.init(address="auto", **options)
+                    except ConnectionError:
+                        ray.init(**options)
+                else:
+                    ray.init(address=self.address, **options)
+            except Exception as error:
+                raise RayEncodingError(f"cannot reach Ray at {self.address}: {_last_line(error)}") from None
             self._connected_here = True
         self._ray = ray
         return ray
@@ -144,6 +157,11 @@ def import_ray():
     except ImportError as error:
         raise RayUnavailableError(f"--ray needs Ray ({error.name or 'ray'} is not installed): {INSTALL}") from None
     return ray
+
+
+def _last_line(error: Exception) -> str:
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
 
 
 def _quiet(ray) -> None:

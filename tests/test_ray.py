@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import crashkit
-from bertsearch import Index, InvalidSettingError, RayEncoding, RayUnavailableError
+from bertsearch import Index, InvalidSettingError, RayEncoding, RayEncodingError, RayUnavailableError
 
 FILES = 24
 SETTINGS = dict(passage_tokens=48, overlap_tokens=8)
@@ -121,6 +121,33 @@ def test_a_writer_killed_while_ray_encodes_leaves_a_whole_index_the_next_run_com
     with Index(tmp_path / "clean", model=tiny_bert, **SETTINGS) as clean:
         clean.add([docs])
     assert crashkit.contents(index_path, docs) == crashkit.contents(tmp_path / "clean", docs)
+
+
+class ModelNotOnTheWorkers:
+    """An encoder as the writer has it, naming a model folder the workers lack."""
+
+    fingerprint = {"model": "/nowhere/model", "pooling": "mean", "dim": 32}
+    backend, precision, dim = "torch", "fp32", 32
+
+
+def test_a_model_the_workers_cannot_load_is_a_one_line_error(ray_instance):
+    with pytest.raises(RayEncodingError) as failed:
+        RayEncoding(actors=1).encode(ModelNotOnTheWorkers(), ["a passage"], progress=lambda n: None)
+    assert str(failed.value).splitlines() == [
+        "encoding on Ray failed: bertsearch.errors.ModelLoadError: no model folder at /nowhere/model: "
+        "the path does not exist"]
+
+
+def test_a_cluster_that_cannot_be_reached_is_a_one_line_error(monkeypatch):
+    import ray
+
+    def unreachable(**options):
+        raise ConnectionError("Could not find any running Ray instance.\nPlease specify the one to connect to.")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", unreachable)
+    with pytest.raises(RayEncodingError, match=r"^cannot reach Ray at auto: Please specify the one to connect to\.$"):
+        RayEncoding("auto").encode(ModelNotOnTheWorkers(), ["a passage"], progress=lambda n: None)
 
 
 def test_bad_settings_and_addresses_are_refused_before_anything_starts(run, corpus):
