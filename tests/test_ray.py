@@ -86,15 +86,16 @@ def test_a_second_ray_run_sends_only_what_changed(built):
     assert encoding.calls == 1 and encoding.texts_sent == changed.passages_encoded == len(new_texts) >= 1
 
 
-def encoding_actor_running() -> bool:
-    """A Ray Data actor of `RayEncoding` is alive on this machine (Ray titles its process after the class)."""
+def encoding_actors() -> set[str]:
+    """The pids of `RayEncoding`'s Ray Data actors alive on this machine (Ray titles each process after its class)."""
+    found = set()
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
             if b"_EncodeBatches" in cmdline.read_bytes():
-                return True
+                found.add(cmdline.parent.name)
         except OSError:
             pass
-    return False
+    return found
 
 
 def test_a_writer_killed_while_ray_encodes_leaves_a_whole_index_the_next_run_completes(tmp_path, tiny_bert,
@@ -107,10 +108,11 @@ def test_a_writer_killed_while_ray_encodes_leaves_a_whole_index_the_next_run_com
     before = crashkit.contents(index_path, docs)
 
     address = ray_instance.get_runtime_context().gcs_address  # HOST:PORT: this module's instance, no other
+    earlier = encoding_actors()  # other tests' actors may still be exiting
     writer = crashkit.start("index", docs, "--index", index_path, *OPTIONS, "--ray", address, "--ray-actors", "1",
                             "--ray-batch-size", "4")
     deadline = time.monotonic() + 120
-    while writer.poll() is None and not encoding_actor_running() and time.monotonic() < deadline:
+    while writer.poll() is None and not encoding_actors() - earlier and time.monotonic() < deadline:
         time.sleep(0.05)
     assert crashkit.kill_at(writer, index_path, generation=0, delay=0), "the run ended before Ray encoded"
 
