@@ -121,13 +121,13 @@ class RayEncoding:
         ray = import_ray()
         _quiet(ray)
         if not ray.is_initialized():
-            options = dict(log_to_driver=False, include_dashboard=False, configure_logging=False)
+            options = dict(log_to_driver=False, configure_logging=False)  # the actors' output stays on the cluster
             try:
                 if self.address == LOCAL:
                     try:  # join a local instance if one runs (`ray start --head`, another run's)
                         ray.init(address="auto", **options)
                     except ConnectionError:
-                        ray.init(**options)
+                        ray.init(include_dashboard=False, **options)
                 else:
                     ray.init(address=self.address, **options)
             except Exception as error:
