@@ -53,6 +53,9 @@ _EXPORTS = {
     "Prediction": "classify",
     "Evaluation": "classify",
     "WatchError": "errors",
+    "RayUnavailableError": "errors",
+    "RayEncodingError": "errors",
+    "RayEncoding": "ray_encoding",
 }
 
 __all__ = [*_EXPORTS, "__version__"]
@@ -72,10 +75,13 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name load
         ModelLoadError,
         NoReaderError,
         NothingToIndexError,
+        RayEncodingError,
+        RayUnavailableError,
         SettingsMismatchError,
     )
     from .index import Index
     from .ingest import IndexReport
+    from .ray_encoding import RayEncoding
     from .reader import Reader, Span
     from .results import Answer, AskResult, DocumentInfo, IndexInfo, Passage, SearchResult
     from .search_modes import MODES

@@ -71,3 +71,12 @@ class ClassifierNotFoundError(BertsearchError):
 
 class WatchError(BertsearchError):
     """A path cannot be watched (it is not a folder, say)."""
+
+
+class RayUnavailableError(BertsearchError):
+    """`--ray` asked for, but Ray (with Ray Data) is not installed: the message names the install command."""
+
+
+class RayEncodingError(BertsearchError):
+    """`--ray` could not reach its Ray cluster, or the encoding failed there (an actor could not load the
+    model, say); what was committed before stays whole, and running again sends only what is missing."""

@@ -98,14 +98,15 @@ class Index(Contents):
 
     def add(self, paths: Iterable[str | Path], *, progress: bool = False,
             notify: Callable[[str], None] | None = None, follow_links: bool = False,
-            pdf_password: str | None = None) -> IndexReport:
+            pdf_password: str | None = None, encoding: "ingest.Encoding | None" = None) -> IndexReport:
         """Index files and folders (recursively). Only new or changed files are encoded again,
         and indexed files that have gone from the given folders are dropped.
 
         Documents are stored under the path they were found at; symbolic links that lead out of
         a given folder are followed only with `follow_links`. Encrypted PDFs open with
         `pdf_password` (else they are skipped, saying so). A first `add` that fails before
-        committing anything leaves no index behind.
+        committing anything leaves no index behind. `encoding` computes the vectors elsewhere
+        (`ray_encoding.RayEncoding`: on a Ray cluster); the default encodes in this process.
         """
         roots = [Path(p) for p in paths]
         for root in roots:
@@ -118,10 +119,11 @@ class Index(Contents):
                 chunks = ingest.chunk_settings(store, self._chunks, lambda: bulk_encoder().max_length - 2)
                 ingester = ingest.Ingester(store, bulk_encoder, exclude=self.path, notify=notify,
                                            max_file_bytes=self._max_file_bytes, progress=progress,
-                                           follow_links=follow_links, pdf_password=pdf_password)
+                                           follow_links=follow_links, pdf_password=pdf_password,
+                                           encoding=encoding)
                 report = ingester.add(roots, chunks)
-                if report.passages_encoded:
-                    self._models.record_encoded_with(store)
+                if ingester.encoded_with:
+                    self._models.record_encoded_with(store, ingester.encoded_with)
                 from .classify.labelling import label_new_documents
 
                 report.labelled = label_new_documents(store, device=self._models.device,

@@ -1,12 +1,23 @@
 """Ingestion: files in, passages and vectors committed, and a report of what changed; the settings that fixes.
 
-`add` walks the given files and folders (`extract.find_files`), skips files
-whose size and mtime (or, failing that, text) are unchanged, extracts and
-chunks the rest, and gathers their passages until ENCODE_BATCH_PASSAGES are
-waiting. Then it encodes only passages whose text is new (an unchanged passage
-keeps its stored vector, found by content hash) and commits file by file
+`add` walks the given files and folders (`extract.find_files`, lazily: files
+flow through, never listed whole), skips files whose size and mtime (or,
+failing that, text) are unchanged, extracts and chunks the rest, and gathers
+their passages until the encoding step's `passages_per_call` are waiting. Then
+it encodes only passages whose text is new (an unchanged passage keeps its
+stored vector, found by content hash) and commits file by file
 (`Store.put_document`: one transaction each). Indexed files gone from the
 given folders are removed. The caller holds the writer lock.
+
+Memory stays bounded whatever the folder's size: one batch of passages and
+their vectors at a time, plus the set of paths seen (to find files that have
+gone); the FAISS index is built from SQLite in chunks (`Store.iter_vectors`).
+
+Encoding is a pluggable step (`Encoding`): `LocalEncoding`, the default, runs
+the index's encoder in this process; `ray_encoding.RayEncoding` sends the texts
+to a Ray cluster. Either way the vectors come back here and are committed
+through the same per-file transactions, so a run stays kill-safe and
+incremental however its vectors were computed.
 """
 
 import contextlib
@@ -15,6 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from . import chunking, structure
 from .chunking import Chunk
@@ -22,7 +34,44 @@ from .errors import EncoderMismatchError, NothingToIndexError, SettingsMismatchE
 from .extract import SkipFile, Skipped, extract, find_files
 from .store import DB_NAME, Store, describe_encoder
 
-ENCODE_BATCH_PASSAGES = 512  # passages gathered across files before each encoder call
+ENCODE_BATCH_PASSAGES = 512  # passages gathered across files before each local encoder call
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .encoder import Encoder
+
+
+class Encoding(Protocol):
+    """How `add` turns new passages' texts into vectors: a pluggable step.
+
+    `encode` gets the index's own encoder, loaded in this process (it chunks the
+    text, so it is always there: a remote step reads which model to run from it),
+    the texts, and `progress(n)` to call as vectors arrive; it returns one unit
+    vector per text, in order. `add` gathers `passages_per_call` passages (across
+    files) before each call. `describe` says what computed the vectors
+    ("torch bf16", "ray: torch bf16 on 2 actors"), recorded as the index's `encoded_with`.
+    """
+
+    passages_per_call: int
+
+    def encode(self, encoder: "Encoder", texts: list[str], progress: Callable[[int], None]) -> "np.ndarray": ...
+
+    def describe(self, encoder: "Encoder") -> str: ...
+
+
+class LocalEncoding:
+    """The default step: the index's encoder, in this process."""
+
+    passages_per_call = ENCODE_BATCH_PASSAGES
+
+    def encode(self, encoder: "Encoder", texts: list[str], progress: Callable[[int], None]) -> "np.ndarray":
+        return encoder.encode(texts, progress=progress)
+
+    def describe(self, encoder: "Encoder") -> str:
+        from .backends import describe
+
+        return describe(encoder)
 
 
 @dataclass
@@ -120,14 +169,18 @@ class Interrupted(KeyboardInterrupt):
 
 
 class Ingester:
-    """One `add` run over a Store. `encoder()` gives the encoder, loaded only when something changed."""
+    """One `add` run over a Store. `encoder()` gives the encoder, loaded only when something changed;
+    `encoding` is the step that computes vectors (default: `LocalEncoding`). After the run, `encoded_with`
+    says what computed the vectors it encoded (None if it encoded none)."""
 
     def __init__(self, store: Store, encoder: Callable, *, exclude: Path, max_file_bytes: int | None,
                  notify: Callable[[str], None] | None = None, progress: bool = False, follow_links: bool = False,
-                 pdf_password: str | None = None):
+                 pdf_password: str | None = None, encoding: Encoding | None = None):
         self.store, self.encoder, self.pdf_password = store, encoder, pdf_password
         self.exclude, self.max_file_bytes, self.follow_links = exclude, max_file_bytes, follow_links
         self.notify, self.progress = notify, progress
+        self.encoding = encoding or LocalEncoding()
+        self.encoded_with: str | None = None
         self.report = IndexReport()
 
     def add(self, roots: list[Path], chunks: dict) -> IndexReport:
@@ -138,26 +191,28 @@ class Ingester:
             raise Interrupted(self.report) from None
 
     def _add(self, roots: list[Path], chunks: dict) -> IndexReport:
-        seen, pending = set(), []
-        files = list(find_files(roots, exclude=self.exclude, follow_links=self.follow_links))
-        with _Progress(len(files), self.progress) as self.bar:
-            for found in files:
+        seen, pending, waiting = set(), [], 0
+        with _Progress(self.progress, lambda: self._files(roots)) as self.bar:
+            for found in self._files(roots):
                 if isinstance(found, Skipped):
                     self._skip(found)
-                else:
-                    seen.add(str(found))
-                    pending += filter(None, [self._prepare(found, chunks)])
-                if sum(len(p.chunks) for p in pending) >= ENCODE_BATCH_PASSAGES:
+                elif (prepared := self._prepare(found, chunks, seen)) is not None:
+                    pending.append(prepared)
+                    waiting += len(prepared.chunks)
+                if waiting >= self.encoding.passages_per_call:
                     self._write(pending)
-                    pending = []
+                    pending, waiting = [], 0
                 self.bar.file_done()
             self._write(pending)
         self._remove_gone(roots, seen)
-        self.store.save_vectors()
+        self.store.save_vectors()  # an unchanged index's file is loaded, not rewritten
         report = self.report
         if not (report.added or report.updated or report.unchanged or report.removed):
             raise NothingToIndexError(_nothing_to_index(roots, report.skipped))
         return report
+
+    def _files(self, roots: list[Path]):
+        return find_files(roots, exclude=self.exclude, follow_links=self.follow_links)
 
     def _remove_gone(self, roots: list[Path], seen: set[str]) -> None:
         """Drop indexed files that have gone from the given folders (but keep those of folders skipped)."""
@@ -166,9 +221,10 @@ class Ingester:
                 if p not in seen and not any(_inside(p, folder) for folder in kept)]
         self.report.removed = gone if self.store.delete_documents(gone) else []
 
-    def _prepare(self, path: Path, chunks: dict) -> _Pending | None:
+    def _prepare(self, path: Path, chunks: dict, seen: set[str]) -> _Pending | None:
         """Chunk a file that is new or changed; None if it is unchanged or skipped."""
         store = self.store
+        seen.add(str(path))
         try:
             stat = path.stat()
             known = store.document(str(path))
@@ -209,7 +265,10 @@ class Ingester:
                 if c.content_hash not in known:
                     todo.setdefault(c.content_hash, c.text)
         if todo:
-            known.update(zip(todo.keys(), self.encoder().encode(list(todo.values()), progress=self.bar.update)))
+            encoder = self.encoder()
+            vectors = self.encoding.encode(encoder, list(todo.values()), self.bar.update)
+            known.update(zip(todo.keys(), vectors))
+            self.encoded_with = self.encoding.describe(encoder)
         self.report.passages_encoded += len(todo)
         self.report.passages_reused += len(hashes) - len(todo)
         for doc in pending:
@@ -273,15 +332,19 @@ def _nothing_to_index(roots: list[Path], skipped: list[Skipped]) -> str:
 
 
 class _Progress:
-    """The bar counts what takes the time, passages encoded (with their rate); files done ride along."""
+    """The bar counts what takes the time, passages encoded (with their rate); files done ride along.
 
-    def __init__(self, files: int, show: bool):
+    The files are counted (`count_files()`, a walk that keeps nothing) only when the bar is shown.
+    """
+
+    def __init__(self, show: bool, count_files: Callable[[], Iterable]):
         from tqdm import tqdm
 
         # disable=None hides the bar when stderr is not a terminal.
         self.bar = tqdm(unit=" passages", desc="Encoding", disable=None if show else True, leave=False)
-        self.files, self.done = files, 0
-        self.bar.set_postfix_str(f"files 0/{files}", refresh=False)
+        self.files = "" if self.bar.disable else f"/{sum(1 for _ in count_files())}"
+        self.done = 0
+        self.bar.set_postfix_str(f"files 0{self.files}", refresh=False)
 
     def update(self, passages: int) -> None:
         self.bar.update(passages)
@@ -289,7 +352,8 @@ class _Progress:
 
     def file_done(self) -> None:
         self.done += 1
-        self.bar.set_postfix_str(f"files {self.done}/{self.files}")
+        if not self.bar.disable:
+            self.bar.set_postfix_str(f"files {self.done}{self.files}")
 
     def __enter__(self):
         return self

@@ -52,10 +52,9 @@ class ModelLoader:
                                        backend=self.backend)
         return self._reader
 
-    def record_encoded_with(self, store: "Store") -> None:
-        """Remember which backend and precision computed the index's vectors ("onnx int8", "torch bf16", ...)."""
-        from .backends import describe
-
-        used, encoder = store.meta("encoded_with") or [], describe(self.encoder(store, bulk=True))
+    @staticmethod
+    def record_encoded_with(store: "Store", encoder: str) -> None:
+        """Remember what computed the index's vectors ("onnx int8", "torch bf16", "torch bf16 on ray", ...)."""
+        used = store.meta("encoded_with") or []
         if encoder not in used:
             store.set_meta("encoded_with", [*used, encoder])

@@ -193,3 +193,18 @@ def test_cjk_benchmark_smoke(script, tiny_bert, tmp_path):
     methods = result(tmp_path, "cjk")["methods"]
     assert methods["bm25"]["recall"]["all"] > methods["before (unicode61)"]["recall"]["all"]
     assert "| bm25 | 1.00 |" in page.read_text()
+
+
+def test_reindex_benchmark_smoke(script, tiny_bert, tmp_path):
+    script("reindex").main(["--smoke", "--model", tiny_bert, "--out-dir", str(tmp_path)])
+    data = result(tmp_path, "reindex")
+    assert data["files"] == 100 and data["passages_encoded"] == data["passages"] >= 100
+    assert len(data["reindex_library_seconds"]) == len(data["reindex_command_seconds"]) == 1
+
+
+def test_index_memory_benchmark_smoke(script, tmp_path):
+    script("index_memory").main(["--smoke", "--out-dir", str(tmp_path)])
+    (row,) = result(tmp_path, "index-memory")["rows"]
+    assert row["passages"] == 2000 and row["encoding_calls"] >= 3  # one passage per paragraph, in batches
+    assert row["vectors_mb"] == 2000 * 384 * 4 / 1024**2
+    assert row["first_call_rss_mb"] <= row["ingest_peak_rss_mb"] <= row["peak_rss_mb"]

@@ -1,5 +1,6 @@
 """`bertsearch index`, `remove`, `watch` and `check`: the commands that change or verify an index."""
 
+import contextlib
 import dataclasses
 import json
 from pathlib import Path
@@ -29,9 +30,17 @@ from .output import echo_err, echo_update
               help="Follow symbolic links that lead out of the folders given (and links to folders).")
 @click.option("--pdf-password", envvar="BERTSEARCH_PDF_PASSWORD",
               help="Password that opens encrypted PDFs (tried on every one in this run); without it they are skipped.")
+@click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              callback=lambda ctx, param, value: _ray_address(value),
+              help="Encode on Ray: a bare --ray joins or starts a local instance (or $BERTSEARCH_RAY_ADDRESS); "
+                   "ADDRESS is auto, ray://HOST:10001 or HOST:6379. Needs pip install 'bertsearch[ray]'.")
+@click.option("--ray-actors", type=click.IntRange(min=1),
+              help="Encoders running at once on Ray (default: one per GPU, else one per 2 CPUs).")
+@click.option("--ray-batch-size", type=click.IntRange(min=1), default=256, show_default=True,
+              help="Texts per call on a Ray actor.")
 @friendly_errors
 def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, device, backend, quiet, as_json, wait,
-          max_file_mb, follow_links, pdf_password):
+          max_file_mb, follow_links, pdf_password, ray_address, ray_actors, ray_batch_size):
     """Index files and folders. Run it again to pick up changes: only new or
     changed files are encoded, and files deleted from the folders are dropped."""
     from ..index import Index
@@ -39,12 +48,14 @@ def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, dev
 
     quiet_transformers()
     notify = None if quiet else (lambda line: click.echo(line, err=True))
-    with Index(index_path, model=model, pooling=pooling, device=device,
-               passage_tokens=passage_tokens, overlap_tokens=overlap_tokens,
-               lock_timeout=wait, max_file_bytes=int(max_file_mb * 1e6) or None, backend=backend) as idx:
+    encoding = _ray_encoding(ray_address, ray_actors, ray_batch_size)
+    with encoding or contextlib.nullcontext(), \
+            Index(index_path, model=model, pooling=pooling, device=device,
+                  passage_tokens=passage_tokens, overlap_tokens=overlap_tokens,
+                  lock_timeout=wait, max_file_bytes=int(max_file_mb * 1e6) or None, backend=backend) as idx:
         try:
             report = idx.add(paths, progress=not quiet, notify=notify, follow_links=follow_links,
-                             pdf_password=pdf_password)
+                             pdf_password=pdf_password, encoding=encoding)
         except Interrupted as stop:
             done = stop.report
             click.echo(f"\nInterrupted: {len(done.added) + len(done.updated)} files committed "
@@ -62,6 +73,30 @@ def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, dev
         f"{len(report.removed)} removed, {len(report.skipped)} skipped; "
         f"{report.passages_encoded} passages encoded, {report.passages_reused} reused."
     )
+
+
+def _ray_address(value: str | None) -> str | None:
+    """--ray's address, checked as it is parsed (before a folder taken for it is missed as PATHS)."""
+    if value is None:
+        return None
+    from ..errors import InvalidSettingError
+    from ..ray_encoding import check_address
+
+    try:
+        return check_address(value)
+    except InvalidSettingError as error:
+        raise click.UsageError(str(error)) from None
+
+
+def _ray_encoding(address: str | None, actors: int | None, batch_size: int):
+    """The Ray encoding step `--ray` asks for; None (encode here) without it."""
+    if address is None:
+        if actors is not None:
+            raise click.UsageError("--ray-actors needs --ray")
+        return None
+    from ..ray_encoding import RayEncoding
+
+    return RayEncoding(address, actors=actors, batch_size=batch_size)
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
