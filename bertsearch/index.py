@@ -52,18 +52,20 @@ class Index:
     Files over `max_file_bytes` (None: no limit) are skipped with a notice.
     `backend` ("torch" or "onnx"; None: $BERTSEARCH_BACKEND, else ONNX Runtime for
     queries and torch for indexing on a CPU) picks what runs the models (docs/onnx.md).
+    `faiss` (a FAISS factory string such as "HNSW32", "Flat", or "auto") sets the vector
+    index's kind when `add` runs; by default it follows the size (docs/scale.md).
     """
 
     def __init__(self, path: str | Path | None = None, *, model: str | None = None, pooling: str | None = None,
                  device: str | None = None, precision: str = "auto", passage_tokens: int | None = None,
                  overlap_tokens: int | None = None, reader: str | None = None, lock_timeout: float = 0.0,
-                 max_file_bytes: int | None = MAX_FILE_BYTES, backend: str | None = None):
+                 max_file_bytes: int | None = MAX_FILE_BYTES, backend: str | None = None, faiss: str | None = None):
         self.path = Path(path) if path else default_index_path()
         self._lock_timeout, self._max_file_bytes = lock_timeout, max_file_bytes
         self._model, self._pooling, self._device, self._precision = model, pooling, device, precision
         self._backend = backend  # None: $BERTSEARCH_BACKEND, else the measured default (backends.choose_backend)
         self._chunks = {"passage_tokens": passage_tokens, "overlap_tokens": overlap_tokens}
-        self._reader_name = reader
+        self._reader_name, self._faiss = reader, faiss
         self._store = self._reader = None
         self._encoders = {}  # by backend: indexing and queries may each have theirs (backends.choose_backend)
         self._encoder_recorded = False  # once the index records its encoder, it never forgets it
@@ -115,13 +117,15 @@ class Index:
     # -- writing ------------------------------------------------------------
 
     def add(self, paths: Iterable[str | Path], *, progress: bool = False,
-            notify: Callable[[str], None] | None = None, follow_links: bool = False) -> IndexReport:
+            notify: Callable[[str], None] | None = None, follow_links: bool = False,
+            faiss: str | None = None) -> IndexReport:
         """Index files and folders (recursively). Only new or changed files are encoded again,
         and indexed files that have gone from the given folders are dropped.
 
         Documents are stored under the path they were found at; symbolic links that lead out of
         a given folder are followed only with `follow_links`. A first `add` that fails before
-        committing anything leaves no index behind.
+        committing anything leaves no index behind. `faiss` records the vector index's kind
+        (as `Index(faiss=...)`; InvalidSettingError before anything is written if FAISS cannot make it).
         """
         roots = [Path(p) for p in paths]
         for root in roots:
@@ -130,6 +134,8 @@ class Index:
         with ingest.undone_if_nothing_committed(self.path, close=self._close_store):
             with writer_lock(self.path, self._lock_timeout):
                 store = self._open(create=True)
+                if (faiss or self._faiss) is not None:
+                    self._record_faiss(store, faiss or self._faiss)
                 chunks = ingest.chunk_settings(store, self._chunks,
                                                lambda: self._load_encoder(bulk=True).max_length - 2)
                 ingester = ingest.Ingester(store, lambda: self._load_encoder(bulk=True), exclude=self.path,
@@ -180,6 +186,12 @@ class Index:
                 notify(f"new documents left unlabelled: {error}")
             return 0
         return self._label(classifier, Path(labeller["classifier"]), todo).documents
+
+    def _record_faiss(self, store: Store, setting: str) -> None:
+        from .vectors import check_kind
+
+        dim = (store.meta("encoder") or {}).get("dim") or self._load_encoder(bulk=True).fingerprint["dim"]
+        store.set_faiss_setting(check_kind(setting, dim))
 
     def _record_encoded_with(self, store: Store) -> None:
         """Remember which backend and precision computed the index's vectors ("onnx int8", "torch bf16", ...)."""
@@ -318,6 +330,8 @@ class Index:
             size_bytes=store.size_on_disk(), generation=store.generation,
             labels=store.label_counts() if store.meta("labeller") else None,
             encoded_with=", ".join(store.meta("encoded_with") or []) or None,
+            faiss=store.faiss_kind() or ("Flat" if counts["passages"] else None),  # indexes from before kinds: Flat
+            faiss_setting=store.faiss_setting(),
         )
 
     def documents(self, *, path: str | None = None, limit: int | None = None, offset: int = 0) -> list[DocumentInfo]:

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
+from . import vector_kinds
 from . import vectors as vector_files
 from .bm25 import FTS_TABLE, match_expression
 from .chunking import Chunk
@@ -423,21 +424,54 @@ class Store:
     # -- the vector index, derived from SQLite --------------------------------
 
     def vector_index(self) -> VectorIndex:
-        """The vector index of the current generation: the one loaded, its file, or rebuilt from SQLite."""
+        """The vector index of the current generation: the one loaded, its file, or (exact) rebuilt from SQLite.
+
+        Readers rebuild `Flat` (the quickest to build, and exact); the writer saves the kind the index wants.
+        """
         with self.snapshot():
-            generation = self.generation
-            if self._vectors is None or self._vectors.generation != generation:
-                dim = self._dim()
-                self._vectors = (VectorIndex.load(self.folder, generation, count=self.counts()["passages"], dim=dim)
-                                 or VectorIndex.build(self.iter_vectors(dim), dim, generation))
+            return self._current_vectors() or self.rebuild_vectors(vector_kinds.FLAT)
+
+    def _current_vectors(self) -> VectorIndex | None:
+        """The loaded vector index if it is of the current generation, else that generation's file if sound."""
+        generation = self.generation
+        if self._vectors is None or self._vectors.generation != generation:
+            self._vectors = VectorIndex.load(self.folder, generation, count=self.counts()["passages"], dim=self._dim())
+        return self._vectors
+
+    def rebuild_vectors(self, kind: str | None = None) -> VectorIndex:
+        """Rebuild the vector index from SQLite, whatever file there is; `kind` defaults to `wanted_kind()`."""
+        with self.snapshot():
+            dim, kind = self._dim(), kind or self.wanted_kind()
+            lists = vector_kinds.ivf_lists(kind)
+            training = self._vector_sample(lists * vector_files.TRAIN_PER_LIST) if lists else None
+            self._vectors = VectorIndex.build(self.iter_vectors(dim), dim, self.generation, kind=kind,
+                                              training=training)
             return self._vectors
 
-    def rebuild_vectors(self) -> VectorIndex:
-        """Rebuild the vector index from SQLite, whatever file there is (`check --repair`)."""
+    def faiss_setting(self) -> str:
+        """The recorded FAISS setting: "auto" (the kind follows the size) or a forced factory string."""
+        return self.meta("faiss", vector_kinds.AUTO)
+
+    def set_faiss_setting(self, setting: str) -> None:
+        """Record the FAISS setting (checked by `vectors.check_kind`); the writer's next save builds that kind."""
+        if setting != self.faiss_setting():
+            self.set_meta("faiss", setting)
+
+    def faiss_kind(self) -> str | None:
+        """The kind of the vector file the writer last saved (a factory string); None before the first."""
+        return self.meta("faiss_kind")
+
+    def wanted_kind(self) -> str:
+        """The kind the vector index should be now, by the setting and the size (`vector_kinds.kind_for`)."""
         with self.snapshot():
-            dim = self._dim()
-            self._vectors = VectorIndex.build(self.iter_vectors(dim), dim, self.generation)
-            return self._vectors
+            return vector_kinds.kind_for(self.faiss_setting(), self.counts()["passages"], self.faiss_kind())
+
+    @_serialized
+    def _vector_sample(self, count: int) -> np.ndarray:
+        """Up to `count` stored vectors chosen at random (seeded): what an IVF index is trained on."""
+        ids = self.passage_id_array()
+        chosen = np.sort(np.random.default_rng(0).choice(ids, size=min(count, len(ids)), replace=False))
+        return self.vectors(chosen)
 
     def search_vectors(self, queries: np.ndarray, k: int, ids: Sequence[int] | None = None):
         """`VectorIndex.search` on the current generation: (scores, ids), -1 for "no hit"."""
@@ -446,19 +480,33 @@ class Store:
 
     @_serialized
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
-        """The stored vectors of these passages, in order (from the loaded vector index)."""
-        return self.vector_index().vectors(ids)
+        """The stored vectors of these passages, in order (KeyError for an id with no passage)."""
+        found = {}
+        for first in range(0, len(ids), 500):
+            chunk = [int(i) for i in ids[first : first + 500]]
+            sql = f"select id, vector from passages where id in ({','.join('?' * len(chunk))})"
+            found.update(self.db.execute(sql, chunk).fetchall())
+        if not found:
+            return np.zeros((0, self._dim()), dtype=np.float32)
+        return np.stack([np.frombuffer(found[int(i)], dtype=np.float32) for i in ids])
 
     def vector_file(self, generation: int | None = None) -> Path:
         """Where the vector index of `generation` (default: the current one) is saved."""
         return vector_files.file_for(self.folder, self.generation if generation is None else generation)
 
     def save_vectors(self) -> None:
-        """Write the vector file for the current generation atomically; remove stale and temporary ones.
+        """Write the vector file for the current generation atomically, of the kind the index wants now
+        (rebuilt from SQLite when the size crossed a threshold or HNSW tombstones must go); remove stale files.
 
         Only the writer calls this, holding the writer lock: readers never write or delete files.
         """
-        self.vector_index().save(self.folder)
+        with self.snapshot():
+            current, wanted = self._current_vectors(), self.wanted_kind()
+            if current is None or current.kind != wanted or current.tombstones:
+                current = self.rebuild_vectors(wanted)
+            current.save(self.folder)
+        if self.faiss_kind() != current.kind:  # after the snapshot: it rolls back what it read
+            self.set_meta("faiss_kind", current.kind)
         for stale in self.stale_files():
             stale.unlink(missing_ok=True)
 
