@@ -31,7 +31,8 @@ import sqlite_utils
 
 from . import vector_kinds
 from . import vectors as vector_files
-from .bm25 import FTS_TABLE, match_expression
+from . import bm25
+from .bm25 import FTS_TABLE, any_of, match_expression, query_terms
 from .chunking import Chunk
 from .errors import CorruptIndexError, EncoderMismatchError, IndexNotFoundError
 from .filters import Filters
@@ -365,18 +366,27 @@ class Store:
     @_serialized
     def bm25_search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
         """The `k` best (passage id, BM25 score) pairs, best first (higher is better), among what `filters` allow."""
-        return self._bm25(query, filters, f"order by bm25({FTS_TABLE}) limit ?", [k])
+        return self._bm25(match_expression(query), filters, f"order by bm25({FTS_TABLE}) limit ?", [k])
 
     @_serialized
     def bm25_scores(self, query: str, filters: Filters | None = None) -> dict[int, float]:
-        """BM25 score of every passage holding a word of `query` (one FTS5 pass; the rest score 0).
+        """BM25 score of every passage holding a word of `query` (one FTS5 pass; the rest score 0), leaving out
+        words more than `bm25.MAX_ROWS_PER_WORD` passages hold (common words: slow to score, low in weight).
 
         Cheaper than asking FTS5 for the scores of chosen rowids, which it answers one rowid at a time.
         """
-        return dict(self._bm25(query, filters, "", []))
+        terms = query_terms(query)
+        if bm25.MAX_ROWS_PER_WORD is not None:
+            terms = [t for t in terms if self._rows_holding(t, bm25.MAX_ROWS_PER_WORD + 1) <= bm25.MAX_ROWS_PER_WORD]
+        return dict(self._bm25(any_of(terms), filters, "", []))
 
-    def _bm25(self, query: str, filters: Filters | None, tail: str, tail_params: list) -> list[tuple[int, float]]:
-        expression = match_expression(query)
+    def _rows_holding(self, term: str, limit: int) -> int:
+        """How many passages hold `term`, counting no further than `limit` (FTS5 reads only that much)."""
+        sql = f"select count(*) from (select rowid from {FTS_TABLE} where {FTS_TABLE} match ? limit ?)"
+        return self.db.execute(sql, [any_of([term]), limit]).fetchone()[0]
+
+    def _bm25(self, expression: str | None, filters: Filters | None, tail: str,
+              tail_params: list) -> list[tuple[int, float]]:
         if expression is None:
             return []
         where, params = filter_condition(filters)

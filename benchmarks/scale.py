@@ -1,0 +1,276 @@
+"""Search at scale: the vector index kind chosen by size, memory-mapped files, and hybrid's BM25 cap.
+
+For each size, four steps, each in its own process (so each peak memory is its own):
+
+1. write: synthetic passages into an index folder through `Store.bulk_load`
+   (one transaction), as benchmarks/search.py makes them (unit vectors of
+   intrinsic dimension 32 in 384, ~600 characters of common words each), plus
+   one rarer word per passage (`w123`, held by 20 passages) for hybrid queries.
+   The folder is cached under --cache and reused by later runs.
+2. build: the writer's own path, `Store.save_vectors()` under the writer lock:
+   the kind "auto" chooses for the size (HNSW32 above vector_kinds.APPROXIMATE_ABOVE),
+   built from SQLite in batches and saved.
+3. truth: exact top-k for every query, unfiltered and with a filter keeping 1%
+   of the documents (`path="/synthetic/doc-*00.txt"`), by numpy over the stored vectors.
+4. search: a new process opens the index (the FAISS file memory-mapped: cold
+   open is measured from the process's start to its first result) and times
+   `Index.search` (via `search_many` given each query's vector, one FAISS
+   thread) in dense mode, dense with the 1% filter, and hybrid with common
+   words, with hybrid's BM25 cap and without it; recall@k against exact.
+
+    nice -n 10 python benchmarks/scale.py --sizes 100000 1000000 --cache /tmp/bertsearch-scale
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from common import peak_rss_mb, write_result
+from search import DIM, INSERT_BATCH, LATENT_DIM, PER_DOCUMENT, TEXT_CHARS, synthetic_vectors
+
+COMMON = "tower bridge river honey bee moon apollo coffee printing press stone wall black hole light leaf engine".split()
+FILLER_WORDS = COMMON + "the of and in a to was for on with by at from".split()
+PASSAGES_PER_RARE_WORD = 20
+FILTER_GLOB = "/synthetic/doc-*00.txt"  # one document in a hundred
+STARTED = time.perf_counter()  # for cold open: this process's start (the interpreter's own start is added by the parent)
+
+
+def rare_word(row: int, n: int) -> str:
+    return f"w{row % max(1, n // PASSAGES_PER_RARE_WORD)}"
+
+
+def write(folder: Path, n: int, queries: int, seed: int = 0) -> dict:
+    """The synthetic index folder, and its queries' vectors and texts in queries.npz."""
+    from bertsearch.store import Store
+
+    rng = np.random.default_rng(seed)
+    filler = " ".join(rng.choice(FILLER_WORDS, size=TEXT_CHARS * 40 // 5))
+    mapping = rng.standard_normal((LATENT_DIM, DIM), dtype=np.float32)
+    query_rows = np.sort(rng.choice(n, size=queries, replace=False))
+    picked = np.zeros((queries, DIM), dtype=np.float32)
+    started = time.perf_counter()
+    store = Store(folder, create=True)
+    store.set_meta("encoder", {"model": "synthetic", "pooling": "mean", "dim": DIM})
+    store.set_meta("chunking", {"passage_tokens": 200, "overlap_tokens": 40})
+
+    def passages():
+        for first in range(0, n, INSERT_BATCH):
+            count = min(INSERT_BATCH, n - first)
+            vectors = synthetic_vectors(count, mapping, rng)
+            inside = query_rows[(query_rows >= first) & (query_rows < first + count)]
+            picked[np.searchsorted(query_rows, inside)] = vectors[inside - first]
+            offsets = rng.integers(0, len(filler) - TEXT_CHARS, size=count)
+            for i, o in enumerate(offsets):
+                row, seq = first + i, (first + i) % PER_DOCUMENT
+                text = f"{filler[o : o + TEXT_CHARS]} {rare_word(row, n)}"
+                yield (row + 1, row // PER_DOCUMENT + 1, seq, seq * TEXT_CHARS, (seq + 1) * TEXT_CHARS, 1, text,
+                       f"h{row}", vectors[i].tobytes())
+
+    documents = ((d + 1, f"/synthetic/doc-{d:07d}.txt", 0, 0, "", "txt", "")
+                 for d in range((n + PER_DOCUMENT - 1) // PER_DOCUMENT))
+    store.bulk_load(documents, passages())
+    store.close()
+    seconds = time.perf_counter() - started
+    noisy = picked + rng.standard_normal(picked.shape, dtype=np.float32) * 0.05
+    texts = [f"{' '.join(rng.choice(COMMON, 3, replace=False))} {rare_word(int(r), n)}" for r in query_rows]
+    np.savez(folder / "queries.npz", vectors=noisy / np.linalg.norm(noisy, axis=1, keepdims=True), texts=texts)
+    return {"write_s": seconds, "sqlite_mb": (folder / "index.db").stat().st_size / 1e6, "peak_rss_mb": peak_rss_mb()}
+
+
+def build(folder: Path, threads: int) -> dict:
+    """The writer's save: the kind chosen by size, built from SQLite and saved."""
+    import faiss
+
+    from bertsearch import Index
+    from bertsearch.lock import writer_lock
+
+    faiss.omp_set_num_threads(threads)
+    for old in folder.glob("vectors-*.faiss"):
+        old.unlink()
+    index = Index(folder)
+    started = time.perf_counter()
+    with writer_lock(folder, 0):
+        index.store.save_vectors()
+    seconds = time.perf_counter() - started
+    info = index.info()
+    file = index.store.vector_file()
+    return {"build_s": seconds, "build_threads": threads, "faiss": info.faiss, "file_mb": file.stat().st_size / 1e6,
+            "size_on_disk_mb": info.size_bytes / 1e6, "peak_rss_mb": peak_rss_mb()}
+
+
+def truth(folder: Path, k: int) -> dict:
+    """Exact top-k ids of each query over every stored vector, and over the filter's 1%."""
+    from bertsearch import Index
+
+    queries = np.load(folder / "queries.npz")["vectors"]
+    index = Index(folder)
+    best = {name: (np.full((len(queries), k), -np.inf, dtype=np.float32), np.full((len(queries), k), -1))
+            for name in ("all", "filtered")}
+    with index.store.snapshot():
+        for ids, vectors in index.store.iter_vectors(DIM):
+            scores = queries @ vectors.T
+            kept = ((ids - 1) // PER_DOCUMENT) % 100 == 0  # documents doc-*00: ids are rows + 1
+            for name, mask in (("all", np.ones(len(ids), dtype=bool)), ("filtered", kept)):
+                top_scores, top_ids = best[name]
+                merged_scores = np.concatenate([top_scores, scores[:, mask]], axis=1)
+                merged_ids = np.concatenate([top_ids, np.tile(ids[mask], (len(queries), 1))], axis=1)
+                order = np.argsort(-merged_scores, axis=1)[:, :k]
+                best[name] = (np.take_along_axis(merged_scores, order, 1), np.take_along_axis(merged_ids, order, 1))
+    np.savez(folder / "truth.npz", all=best["all"][1], filtered=best["filtered"][1])
+    return {"peak_rss_mb": peak_rss_mb()}
+
+
+def search(folder: Path, k: int, rounds: int, uncapped_queries: int, ef_values: list[int]) -> dict:
+    """Cold open, then latency and recall in each mode, in this new process."""
+    import faiss
+
+    from bertsearch import Index, bm25, vector_kinds
+
+    opened = time.perf_counter()
+    data = np.load(folder / "queries.npz")
+    vectors, texts = data["vectors"], [str(t) for t in data["texts"]]
+    index = Index(folder)
+    first = index.search_many([texts[0]], k=k, mode="dense", vectors=vectors[:1])[0]
+    cold = {"import_and_open_s": time.perf_counter() - STARTED, "open_and_first_search_s": time.perf_counter() - opened}
+    assert first, "the first search found nothing"
+    faiss.omp_set_num_threads(1)
+    mapped = index.store.vector_index().mapped
+    exact = np.load(folder / "truth.npz")
+    out = {"cold": cold, "mapped": mapped, "faiss": index.info().faiss, "ef_search": vector_kinds.EF_SEARCH}
+
+    def timed(mode, texts_, vectors_, **filters):
+        times, found = np.zeros((rounds, len(texts_))), []
+        for r in range(rounds):
+            found = []
+            for i, (text, vector) in enumerate(zip(texts_, vectors_)):
+                started = time.perf_counter()
+                results = index.search_many([text], k=k, mode=mode, vectors=vector[None], **filters)[0]
+                times[r, i] = 1e3 * (time.perf_counter() - started)
+                found.append([h.id for h in results])
+        best = times.min(axis=0)  # each query's best over the rounds: drops the times another process had the core
+        return {"p50_ms": float(np.percentile(best, 50)), "p95_ms": float(np.percentile(best, 95))}, found
+
+    out["dense"], found = timed("dense", texts, vectors)
+    out["dense"]["recall_at_k"] = recall(found, exact["all"])
+    out["dense_filtered_1pct"], found = timed("dense", texts, vectors, path=FILTER_GLOB)
+    out["dense_filtered_1pct"]["recall_at_k"] = recall(found, exact["filtered"])
+    out["hybrid"], _ = timed("hybrid", texts, vectors)
+    limit = bm25.MAX_ROWS_PER_WORD
+    bm25.MAX_ROWS_PER_WORD = None  # before the cap: BM25 scores every passage holding a query word
+    some = slice(0, uncapped_queries)
+    out["hybrid_uncapped"], _ = timed("hybrid", texts[some], vectors[some])
+    out["hybrid_uncapped"]["queries"] = len(texts[some])
+    bm25.MAX_ROWS_PER_WORD = limit
+    out["hybrid_same_queries_capped"], _ = timed("hybrid", texts[some], vectors[some])
+    sweep = []
+    for ef in ef_values if "HNSW" in (out["faiss"] or "") else []:
+        vector_kinds.EF_SEARCH = ef
+        timing, found = timed("dense", texts, vectors)
+        sweep.append({"ef_search": ef, **timing, "recall_at_k": recall(found, exact["all"])})
+    out["ef_sweep"] = sweep
+    out["peak_rss_mb"] = peak_rss_mb()
+    out["rss"] = rss_parts()
+    return out
+
+
+def recall(found: list[list[int]], exact: np.ndarray) -> float:
+    return float(np.mean([len(set(f) & set(e.tolist())) / len(e) for f, e in zip(found, exact)]))
+
+
+def rss_parts() -> dict:
+    """This process's resident memory, private (anonymous) and file-backed (mapped files: shared between processes)."""
+    fields = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in ("RssAnon", "RssFile", "VmRSS"):
+            fields[name] = int(value.split()[0]) / 1024
+    return fields
+
+
+def run_step(step: str, n: int, args) -> dict:
+    """Run one step for one size in a new process; its JSON result."""
+    folder = Path(args.cache) / f"index-{n}"
+    command = [sys.executable, __file__, "--step", step, "--folder", str(folder), "--n", str(n), "--queries",
+               str(args.queries), "-k", str(args.k), "--rounds", str(args.rounds), "--threads", str(args.threads),
+               "--uncapped-queries", str(args.uncapped_queries), "--ef", *map(str, args.ef)]
+    path = os.pathsep.join(filter(None, [str(Path(__file__).parent.parent), os.environ.get("PYTHONPATH")]))
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": path})
+    if done.returncode:
+        raise SystemExit(f"{step} at {n} failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if step == "search":  # the interpreter's own start, before this script's first line ran
+        result["cold"]["process_s"] = time.perf_counter() - started - result.pop("after_search_s")
+    else:  # kept with the cached folder, for runs that reuse it
+        (folder / f"{step}.json").write_text(json.dumps(result))
+    print(f"{n:>9} {step}: {json.dumps(result)[:600]}", file=sys.stderr)
+    return result
+
+
+def one_step(args) -> dict:
+    folder = Path(args.folder)
+    if args.step == "write":
+        return write(folder, args.n, args.queries)
+    if args.step == "build":
+        return build(folder, args.threads)
+    if args.step == "truth":
+        return truth(folder, args.k)
+    result = search(folder, args.k, args.rounds, args.uncapped_queries, args.ef)
+    result["after_search_s"] = time.perf_counter() - STARTED - result["cold"]["import_and_open_s"]
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--cache", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "bertsearch-scale"),
+                        help="where the synthetic index folders are kept between runs")
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("-k", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="FAISS threads while building")
+    parser.add_argument("--uncapped-queries", type=int, default=20, help="hybrid queries timed without the BM25 cap")
+    parser.add_argument("--ef", type=int, nargs="*", default=[64, 128, 256, 512], help="HNSW efSearch values swept")
+    parser.add_argument("--rebuild", action="store_true", help="build the FAISS file again even if cached")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check the script runs")
+    parser.add_argument("--out-dir", help="where to write the result JSON (default benchmarks/results)")
+    parser.add_argument("--step", choices=["write", "build", "truth", "search"], help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.step:
+        print(json.dumps(one_step(args)))
+        return None
+    if args.smoke:
+        args.sizes, args.queries, args.rounds, args.uncapped_queries, args.ef = [3000], 20, 1, 5, [64]
+    sizes = []
+    for n in args.sizes:
+        folder = Path(args.cache) / f"index-{n}"
+        result = {"passages": n, "queries": args.queries, "k": args.k, "rounds": args.rounds}
+        if not (folder / "queries.npz").exists():
+            if folder.exists():
+                raise SystemExit(f"{folder} holds a half-written index: remove it")
+            result["write"] = run_step("write", n, args)
+        if args.rebuild or not list(folder.glob("vectors-*.faiss")) or "write" in result:
+            result["build"] = run_step("build", n, args)
+        if not (folder / "truth.npz").exists() or "build" in result:
+            run_step("truth", n, args)
+        for step in ("write", "build"):
+            result.setdefault(step, json.loads((folder / f"{step}.json").read_text()))
+        result["search"] = run_step("search", n, args)
+        sizes.append(result)
+    labels = "-".join(f"{n // 1_000_000}m" if n % 1_000_000 == 0 else f"{n // 1000}k" if n % 1000 == 0 else str(n)
+                      for n in args.sizes)
+    write_result(f"scale-cpu-{labels}", {"dim": DIM, "latent_dim": LATENT_DIM, "sizes": sizes}, args.out_dir)
+    return sizes
+
+
+if __name__ == "__main__":
+    main()
