@@ -2,13 +2,15 @@
 deletes and updates, reported by `info` and `check`. A tiny threshold ($BERTSEARCH_APPROXIMATE_ABOVE)
 stands in for the real one."""
 
+import json
+
 import numpy as np
 import pytest
 
 from bertsearch import Index, bm25
 from bertsearch.check import check_store, repair_store
 from bertsearch.errors import InvalidSettingError
-from conftest import make_store, put
+from conftest import make_store, one_line_error, put
 
 
 def saved_kind(store) -> str:
@@ -119,3 +121,15 @@ def test_a_reader_opens_a_large_file_memory_mapped_and_a_writer_can_still_write(
     reopened.delete_documents(["/a"])
     put(reopened, "/b", ["b"], seed=3)
     assert not reopened.vector_index().mapped and reopened.vector_index().count == 1
+
+
+def test_the_cli_forces_a_kind_and_info_and_check_show_it(run, corpus, tiny_bert):
+    assert run("index", corpus, "--model", tiny_bert, "--faiss", "HNSW32", "-q").exit_code == 0
+    info = json.loads(run("info", "--json").stdout)
+    assert (info["faiss"], info["faiss_setting"]) == ("HNSW32", "HNSW32")
+    assert "HNSW32" in [line for line in run("check").stdout.splitlines() if line.startswith("faiss ")][0]
+    assert json.loads(run("check", "--json").stdout)["faiss"] == "HNSW32"
+
+
+def test_the_cli_refuses_a_bad_factory_string_in_one_line(run, corpus, tiny_bert):
+    one_line_error(run("index", corpus, "--model", tiny_bert, "--faiss", "IVFxx,Flat"), "--faiss", "IVFxx,Flat")

@@ -27,9 +27,12 @@ from .output import echo_err, echo_update
               help="Skip files bigger than this (PDFs: their text), with a notice; 0 for no limit.")
 @click.option("--follow-links", is_flag=True,
               help="Follow symbolic links that lead out of the folders given (and links to folders).")
+@click.option("--faiss", "faiss", metavar="KIND", envvar="BERTSEARCH_FAISS",
+              help="Vector index kind, a FAISS factory string (Flat, HNSW32, IVF1024,Flat), or auto (default: "
+                   "exact while small, HNSW above 50,000 passages). Remembered by the index.")
 @friendly_errors
 def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, device, backend, quiet, as_json, wait,
-          max_file_mb, follow_links):
+          max_file_mb, follow_links, faiss):
     """Index files and folders. Run it again to pick up changes: only new or
     changed files are encoded, and files deleted from the folders are dropped."""
     from ..index import Index
@@ -39,7 +42,8 @@ def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, dev
     notify = None if quiet else (lambda line: click.echo(line, err=True))
     with Index(index_path, model=model, pooling=pooling, device=device,
                passage_tokens=passage_tokens, overlap_tokens=overlap_tokens,
-               lock_timeout=wait, max_file_bytes=int(max_file_mb * 1e6) or None, backend=backend) as idx:
+               lock_timeout=wait, max_file_bytes=int(max_file_mb * 1e6) or None, backend=backend,
+               faiss=faiss) as idx:
         try:
             report = idx.add(paths, progress=not quiet, notify=notify, follow_links=follow_links)
         except Interrupted as stop:
@@ -136,7 +140,7 @@ def check(index_path, repair, wait, as_json):
 
 def print_check(report) -> None:
     encoder = report.encoder
-    faiss = (f"{report.faiss_file}, {report.faiss_vectors} vectors" if report.faiss_file
+    faiss = (f"{report.faiss_file}, {report.faiss}, {report.faiss_vectors} vectors" if report.faiss_file
              else "no file for this generation")
     empty = report.ok and not report.passages and not report.documents
     rows = [
