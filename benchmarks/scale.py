@@ -84,8 +84,8 @@ def write(folder: Path, n: int, queries: int, seed: int = 0) -> dict:
     return {"write_s": seconds, "sqlite_mb": (folder / "index.db").stat().st_size / 1e6, "peak_rss_mb": peak_rss_mb()}
 
 
-def build(folder: Path, threads: int) -> dict:
-    """The writer's save: the kind chosen by size, built from SQLite and saved."""
+def build(folder: Path, threads: int, kind: str) -> dict:
+    """The writer's save: the kind chosen by size (or `kind`, forced), built from SQLite and saved."""
     import faiss
 
     from bertsearch import Index
@@ -97,11 +97,12 @@ def build(folder: Path, threads: int) -> dict:
     index = Index(folder)
     started = time.perf_counter()
     with writer_lock(folder, 0):
+        index.store.set_faiss_setting(kind)
         index.store.save_vectors()
     seconds = time.perf_counter() - started
     info = index.info()
     file = index.store.vector_file()
-    return {"build_s": seconds, "build_threads": threads, "faiss": info.faiss, "file_mb": file.stat().st_size / 1e6,
+    return {"build_s": seconds, "build_threads": threads, "setting": kind, "faiss": info.faiss, "file_mb": file.stat().st_size / 1e6,
             "size_on_disk_mb": info.size_bytes / 1e6, "peak_rss_mb": peak_rss_mb()}
 
 
@@ -127,7 +128,7 @@ def truth(folder: Path, k: int) -> dict:
     return {"peak_rss_mb": peak_rss_mb()}
 
 
-def search(folder: Path, k: int, rounds: int, uncapped_queries: int, ef_values: list[int]) -> dict:
+def search(folder: Path, k: int, rounds: int, uncapped_queries: int, sweep_values: list[int]) -> dict:
     """Cold open, then latency and recall in each mode, in this new process."""
     import faiss
 
@@ -143,7 +144,8 @@ def search(folder: Path, k: int, rounds: int, uncapped_queries: int, ef_values: 
     faiss.omp_set_num_threads(1)
     mapped = index.store.vector_index().mapped
     exact = np.load(folder / "truth.npz")
-    out = {"cold": cold, "mapped": mapped, "faiss": index.info().faiss, "ef_search": vector_kinds.EF_SEARCH}
+    out = {"cold": cold, "mapped": mapped, "faiss": index.info().faiss, "ef_search": vector_kinds.EF_SEARCH,
+           "ivf_probe_fraction": vector_kinds.IVF_PROBE_FRACTION}
 
     def timed(mode, texts_, vectors_, **filters):
         times, found = np.zeros((rounds, len(texts_))), []
@@ -169,12 +171,13 @@ def search(folder: Path, k: int, rounds: int, uncapped_queries: int, ef_values: 
     out["hybrid_uncapped"]["queries"] = len(texts[some])
     bm25.MAX_ROWS_PER_WORD = limit
     out["hybrid_same_queries_capped"], _ = timed("hybrid", texts[some], vectors[some])
-    sweep = []
-    for ef in ef_values if "HNSW" in (out["faiss"] or "") else []:
-        vector_kinds.EF_SEARCH = ef
+    sweep, hnsw = [], "HNSW" in (out["faiss"] or "")
+    for value in sweep_values:  # HNSW's efSearch, or the IVF lists probed (one in `value`)
+        setattr(vector_kinds, "EF_SEARCH" if hnsw else "IVF_PROBE_FRACTION", value if hnsw else 1 / value)
         timing, found = timed("dense", texts, vectors)
-        sweep.append({"ef_search": ef, **timing, "recall_at_k": recall(found, exact["all"])})
-    out["ef_sweep"] = sweep
+        sweep.append({"ef_search" if hnsw else "probe_one_list_in": value, **timing,
+                      "recall_at_k": recall(found, exact["all"])})
+    out["sweep"] = sweep
     out["peak_rss_mb"] = peak_rss_mb()
     out["rss"] = rss_parts()
     return out
@@ -199,7 +202,7 @@ def run_step(step: str, n: int, args) -> dict:
     folder = Path(args.cache) / f"index-{n}"
     command = [sys.executable, __file__, "--step", step, "--folder", str(folder), "--n", str(n), "--queries",
                str(args.queries), "-k", str(args.k), "--rounds", str(args.rounds), "--threads", str(args.threads),
-               "--uncapped-queries", str(args.uncapped_queries), "--ef", *map(str, args.ef)]
+               "--uncapped-queries", str(args.uncapped_queries), "--faiss", args.faiss, "--sweep", *map(str, args.sweep)]
     path = os.pathsep.join(filter(None, [str(Path(__file__).parent.parent), os.environ.get("PYTHONPATH")]))
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": path})
@@ -208,8 +211,7 @@ def run_step(step: str, n: int, args) -> dict:
     result = json.loads(done.stdout.strip().splitlines()[-1])
     if step == "search":  # the interpreter's own start, before this script's first line ran
         result["cold"]["process_s"] = time.perf_counter() - started - result.pop("after_search_s")
-    else:  # kept with the cached folder, for runs that reuse it
-        (folder / f"{step}.json").write_text(json.dumps(result))
+    (folder / f"{step}.json").write_text(json.dumps(result))  # kept with the cached folder
     print(f"{n:>9} {step}: {json.dumps(result)[:600]}", file=sys.stderr)
     return result
 
@@ -219,10 +221,10 @@ def one_step(args) -> dict:
     if args.step == "write":
         return write(folder, args.n, args.queries)
     if args.step == "build":
-        return build(folder, args.threads)
+        return build(folder, args.threads, args.faiss)
     if args.step == "truth":
         return truth(folder, args.k)
-    result = search(folder, args.k, args.rounds, args.uncapped_queries, args.ef)
+    result = search(folder, args.k, args.rounds, args.uncapped_queries, args.sweep)
     result["after_search_s"] = time.perf_counter() - STARTED - result["cold"]["import_and_open_s"]
     return result
 
@@ -237,7 +239,10 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="FAISS threads while building")
     parser.add_argument("--uncapped-queries", type=int, default=20, help="hybrid queries timed without the BM25 cap")
-    parser.add_argument("--ef", type=int, nargs="*", default=[64, 128, 256, 512], help="HNSW efSearch values swept")
+    parser.add_argument("--faiss", default="auto", help="the vector index kind to build (default: chosen by size)")
+    parser.add_argument("--sweep", type=int, nargs="*", default=[64, 128, 256, 512],
+                        help="HNSW efSearch values swept (for an IVF kind: probe one list in each of these)")
+    parser.add_argument("--ef", dest="sweep", type=int, nargs="*", help=argparse.SUPPRESS)  # the --sweep of earlier runs
     parser.add_argument("--rebuild", action="store_true", help="build the FAISS file again even if cached")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check the script runs")
     parser.add_argument("--out-dir", help="where to write the result JSON (default benchmarks/results)")
@@ -249,7 +254,7 @@ def main(argv=None):
         print(json.dumps(one_step(args)))
         return None
     if args.smoke:
-        args.sizes, args.queries, args.rounds, args.uncapped_queries, args.ef = [3000], 20, 1, 5, [64]
+        args.sizes, args.queries, args.rounds, args.uncapped_queries, args.sweep = [3000], 20, 1, 5, [64]
     sizes = []
     for n in args.sizes:
         folder = Path(args.cache) / f"index-{n}"
@@ -258,7 +263,8 @@ def main(argv=None):
             if folder.exists():
                 raise SystemExit(f"{folder} holds a half-written index: remove it")
             result["write"] = run_step("write", n, args)
-        if args.rebuild or not list(folder.glob("vectors-*.faiss")) or "write" in result:
+        built = json.loads((folder / "build.json").read_text()) if (folder / "build.json").exists() else {}
+        if args.rebuild or built.get("setting", "auto") != args.faiss or "write" in result:
             result["build"] = run_step("build", n, args)
         if not (folder / "truth.npz").exists() or "build" in result:
             run_step("truth", n, args)
@@ -268,7 +274,8 @@ def main(argv=None):
         sizes.append(result)
     labels = "-".join(f"{n // 1_000_000}m" if n % 1_000_000 == 0 else f"{n // 1000}k" if n % 1000 == 0 else str(n)
                       for n in args.sizes)
-    write_result(f"scale-cpu-{labels}", {"dim": DIM, "latent_dim": LATENT_DIM, "sizes": sizes}, args.out_dir)
+    kind = "" if args.faiss == "auto" else "-" + args.faiss.lower().replace(",", "-")
+    write_result(f"scale-cpu-{labels}{kind}", {"dim": DIM, "latent_dim": LATENT_DIM, "sizes": sizes}, args.out_dir)
     return sizes
 
 
