@@ -1,6 +1,6 @@
 """Search at scale: the vector index kind chosen by size, memory-mapped files, and hybrid's BM25 cap.
 
-For each size, four steps, each in its own process (so each peak memory is its own):
+For each size, five steps, each in its own process (so each peak memory is its own):
 
 1. write: synthetic passages into an index folder through `Store.bulk_load`
    (one transaction), as benchmarks/search.py makes them (unit vectors of
@@ -12,11 +12,12 @@ For each size, four steps, each in its own process (so each peak memory is its o
    built from SQLite in batches and saved.
 3. truth: exact top-k for every query, unfiltered and with a filter keeping 1%
    of the documents (`path="/synthetic/doc-*00.txt"`), by numpy over the stored vectors.
-4. search: a new process opens the index (the FAISS file memory-mapped: cold
-   open is measured from the process's start to its first result) and times
-   `Index.search` (via `search_many` given each query's vector, one FAISS
-   thread) in dense mode, dense with the 1% filter, and hybrid with common
-   words, with hybrid's BM25 cap and without it; recall@k against exact.
+4. cold: new processes (importing only bertsearch) each open the index (the
+   FAISS file memory-mapped) and search once; timed from spawn to exit, and in parts.
+5. search: `Index.search` (via `search_many` given each query's vector, one
+   FAISS thread) in dense mode, dense with the 1% filter, and hybrid with
+   common words, with hybrid's BM25 cap and without it; recall@k against
+   exact; a sweep of HNSW's efSearch (or of an IVF's lists probed).
 
     nice -n 10 python benchmarks/scale.py --sizes 100000 1000000 --cache /tmp/bertsearch-scale
 """
@@ -39,7 +40,6 @@ COMMON = "tower bridge river honey bee moon apollo coffee printing press stone w
 FILLER_WORDS = COMMON + "the of and in a to was for on with by at from".split()
 PASSAGES_PER_RARE_WORD = 20
 FILTER_GLOB = "/synthetic/doc-*00.txt"  # one document in a hundred
-STARTED = time.perf_counter()  # for cold open: this process's start (the interpreter's own start is added by the parent)
 
 
 def rare_word(row: int, n: int) -> str:
@@ -134,17 +134,13 @@ def search(folder: Path, k: int, rounds: int, uncapped_queries: int, sweep_value
 
     from bertsearch import Index, bm25, vector_kinds
 
-    opened = time.perf_counter()
     data = np.load(folder / "queries.npz")
     vectors, texts = data["vectors"], [str(t) for t in data["texts"]]
     index = Index(folder)
-    first = index.search_many([texts[0]], k=k, mode="dense", vectors=vectors[:1])[0]
-    cold = {"import_and_open_s": time.perf_counter() - STARTED, "open_and_first_search_s": time.perf_counter() - opened}
-    assert first, "the first search found nothing"
     faiss.omp_set_num_threads(1)
     mapped = index.store.vector_index().mapped
     exact = np.load(folder / "truth.npz")
-    out = {"cold": cold, "mapped": mapped, "faiss": index.info().faiss, "ef_search": vector_kinds.EF_SEARCH,
+    out = {"mapped": mapped, "faiss": index.info().faiss, "ef_search": vector_kinds.EF_SEARCH,
            "ivf_probe_fraction": vector_kinds.IVF_PROBE_FRACTION}
 
     def timed(mode, texts_, vectors_, **filters):
@@ -183,6 +179,28 @@ def search(folder: Path, k: int, rounds: int, uncapped_queries: int, sweep_value
     return out
 
 
+COLD = """
+import sys, time
+began = time.perf_counter()
+import json
+import numpy as np
+from bertsearch import Index
+imported = time.perf_counter()
+folder, k = sys.argv[1], int(sys.argv[2])
+data = np.load(folder + "/queries.npz")
+index = Index(folder)
+loaded = index.store.vector_index()
+opened = time.perf_counter()
+found = index.search_many([str(data["texts"][0])], k=k, mode="dense", vectors=data["vectors"][:1])[0]
+done = time.perf_counter()
+assert found, "the first search found nothing"
+rss = {line.split(":")[0]: int(line.split()[1]) / 1024 for line in open("/proc/self/status")
+       if line.split(":")[0] in ("VmRSS", "RssAnon", "RssFile")}
+print(json.dumps({"imports_s": imported - began, "open_s": opened - imported, "first_search_s": done - opened,
+                  "mapped": loaded.mapped, "rss_mb": rss}))
+"""  # a new process's way to its first result, importing only bertsearch: run as `python -c COLD FOLDER K`
+
+
 def recall(found: list[list[int]], exact: np.ndarray) -> float:
     return float(np.mean([len(set(f) & set(e.tolist())) / len(e) for f, e in zip(found, exact)]))
 
@@ -200,7 +218,8 @@ def rss_parts() -> dict:
 def run_step(step: str, n: int, args) -> dict:
     """Run one step for one size in a new process; its JSON result."""
     folder = Path(args.cache) / f"index-{n}"
-    command = [sys.executable, __file__, "--step", step, "--folder", str(folder), "--n", str(n), "--queries",
+    command = [sys.executable, "-c", COLD, str(folder), str(args.k)] if step == "cold" else [
+               sys.executable, __file__, "--step", step, "--folder", str(folder), "--n", str(n), "--queries",
                str(args.queries), "-k", str(args.k), "--rounds", str(args.rounds), "--threads", str(args.threads),
                "--uncapped-queries", str(args.uncapped_queries), "--faiss", args.faiss, "--sweep", *map(str, args.sweep)]
     path = os.pathsep.join(filter(None, [str(Path(__file__).parent.parent), os.environ.get("PYTHONPATH")]))
@@ -209,8 +228,9 @@ def run_step(step: str, n: int, args) -> dict:
     if done.returncode:
         raise SystemExit(f"{step} at {n} failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    if step == "search":  # the interpreter's own start, before this script's first line ran
-        result["cold"]["process_s"] = time.perf_counter() - started - result.pop("after_search_s")
+    if step == "cold":  # the whole process, spawn to exit: the interpreter's start and exit included
+        result["process_s"] = time.perf_counter() - started
+        return result
     (folder / f"{step}.json").write_text(json.dumps(result))  # kept with the cached folder
     print(f"{n:>9} {step}: {json.dumps(result)[:600]}", file=sys.stderr)
     return result
@@ -224,9 +244,7 @@ def one_step(args) -> dict:
         return build(folder, args.threads, args.faiss)
     if args.step == "truth":
         return truth(folder, args.k)
-    result = search(folder, args.k, args.rounds, args.uncapped_queries, args.sweep)
-    result["after_search_s"] = time.perf_counter() - STARTED - result["cold"]["import_and_open_s"]
-    return result
+    return search(folder, args.k, args.rounds, args.uncapped_queries, args.sweep)
 
 
 def main(argv=None):
@@ -243,6 +261,7 @@ def main(argv=None):
     parser.add_argument("--sweep", type=int, nargs="*", default=[64, 128, 256, 512],
                         help="HNSW efSearch values swept (for an IVF kind: probe one list in each of these)")
     parser.add_argument("--ef", dest="sweep", type=int, nargs="*", help=argparse.SUPPRESS)  # the --sweep of earlier runs
+    parser.add_argument("--cold-runs", type=int, default=5, help="new processes timed to their first result")
     parser.add_argument("--rebuild", action="store_true", help="build the FAISS file again even if cached")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check the script runs")
     parser.add_argument("--out-dir", help="where to write the result JSON (default benchmarks/results)")
@@ -254,7 +273,7 @@ def main(argv=None):
         print(json.dumps(one_step(args)))
         return None
     if args.smoke:
-        args.sizes, args.queries, args.rounds, args.uncapped_queries, args.sweep = [3000], 20, 1, 5, [64]
+        args.sizes, args.queries, args.rounds, args.uncapped_queries, args.sweep, args.cold_runs = [3000], 20, 1, 5, [64], 2
     sizes = []
     for n in args.sizes:
         folder = Path(args.cache) / f"index-{n}"
@@ -270,6 +289,9 @@ def main(argv=None):
             run_step("truth", n, args)
         for step in ("write", "build"):
             result.setdefault(step, json.loads((folder / f"{step}.json").read_text()))
+        runs = [run_step("cold", n, args) for _ in range(args.cold_runs)]
+        result["cold_open"] = {"runs": runs, "median": {key: float(np.median([r[key] for r in runs]))
+                                                       for key in ("process_s", "imports_s", "open_s", "first_search_s")}}
         result["search"] = run_step("search", n, args)
         sizes.append(result)
     labels = "-".join(f"{n // 1_000_000}m" if n % 1_000_000 == 0 else f"{n // 1000}k" if n % 1000 == 0 else str(n)
