@@ -2,10 +2,14 @@
 
 A `VectorIndex` holds passage vectors searchable by inner product (cosine on
 unit vectors), keyed by passage row id, so deleting never shifts ids. Its kind
-is a FAISS factory string (`vector_kinds`): "Flat" (exact, `IndexIDMap2` over
-`IndexFlatIP`), "HNSW32" (a graph, also inside `IndexIDMap2`), "IVF1024,Flat"
-(inverted lists, which keep ids themselves). It knows the generation (the count
-of committed writes) it reflects and the file it came from, if any.
+is a FAISS factory string (`vector_kinds`): "Flat" (exact, `IndexIDMap` over
+`IndexFlatIP`), "HNSW32" (a graph, also inside `IndexIDMap`), "IVF1024,Flat"
+(inverted lists, which keep ids themselves). `IndexIDMap`, not `IndexIDMap2`:
+nothing looks vectors up by id here (`Store.vectors` reads SQLite), and
+`IndexIDMap2`'s reverse map costs a hash table of every id on each open
+(files of earlier versions are `IndexIDMap2`, and open as they are). It knows
+the generation (the count of committed writes) it reflects and the file it
+came from, if any.
 
 Files are named after their generation (`vectors-N.faiss`), written to a
 temporary file, fsynced and renamed into place, so a reader never sees half a
@@ -71,7 +75,7 @@ def empty_index(kind: str, dim: int):
     if isinstance(inner, faiss.IndexIVF):
         return index  # IVF lists keep ids themselves
     if isinstance(inner, (faiss.IndexHNSW, faiss.IndexFlatCodes)):
-        return faiss.index_factory(int(dim), "IDMap2," + kind, faiss.METRIC_INNER_PRODUCT)
+        return faiss.index_factory(int(dim), "IDMap," + kind, faiss.METRIC_INNER_PRODUCT)
     raise InvalidSettingError(f"--faiss {kind!r} makes a {type(inner).__name__}: bertsearch searches Flat, "
                               "HNSW and IVF indexes (with Flat, SQ or PQ codes)")
 
@@ -88,7 +92,7 @@ def describe(index) -> str:
     """The factory string of a FAISS index bertsearch made ("Flat", "HNSW32", "IVF1024,Flat", ...)."""
     import faiss
 
-    inner = faiss.downcast_index(index.index if isinstance(index, faiss.IndexIDMap2) else index)
+    inner = faiss.downcast_index(index.index if isinstance(index, faiss.IndexIDMap) else index)
     if isinstance(inner, faiss.IndexHNSW):
         storage = faiss.downcast_index(inner.storage)
         codes = _codes(storage)
@@ -227,7 +231,7 @@ class VectorIndex:
     def _parameters(self, selector, fraction: float):
         import faiss
 
-        inner = faiss.downcast_index(self.index.index if isinstance(self.index, faiss.IndexIDMap2) else self.index)
+        inner = faiss.downcast_index(self.index.index if isinstance(self.index, faiss.IndexIDMap) else self.index)
         if isinstance(inner, faiss.IndexIVF):
             return faiss.SearchParametersIVF(sel=selector, nprobe=vector_kinds.ivf_probes(inner.nlist, fraction))
         if isinstance(inner, faiss.IndexHNSW):
@@ -248,7 +252,7 @@ class VectorIndex:
         """Every id, ascending, and its vector (None where the kind keeps compressed codes)."""
         import faiss
 
-        if isinstance(self.index, faiss.IndexIDMap2):
+        if isinstance(self.index, faiss.IndexIDMap):
             ids = faiss.vector_to_array(self.index.id_map).astype(np.int64)
             vectors = faiss.downcast_index(self.index.index).reconstruct_n(0, self.index.ntotal) if self.exact_codes else None
         else:

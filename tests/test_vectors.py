@@ -102,3 +102,16 @@ def test_a_kind_faiss_cannot_make_or_bertsearch_cannot_filter_is_a_one_line_sett
 def test_settings_are_recorded_in_faiss_own_spelling():
     assert [check_kind(s, DIM) for s in ("auto", "flat", " HNSW32 ", "IDMap2,IVF64,Flat")] == [
         "auto", "Flat", "HNSW32", "IVF64,Flat"]
+
+
+def test_a_file_of_an_earlier_version_opens_and_follows_writes(data, tmp_path):
+    import faiss
+
+    ids, vectors, queries = data
+    old = faiss.index_factory(DIM, "IDMap2,Flat", faiss.METRIC_INNER_PRODUCT)  # what bertsearch wrote before kinds
+    old.add_with_ids(vectors, ids)
+    faiss.write_index(old, str(tmp_path / "vectors-1.faiss"))
+    opened = VectorIndex.read(tmp_path / "vectors-1.faiss", 1)
+    assert opened.kind == "Flat"
+    np.testing.assert_array_equal(opened.search(queries, K)[1], build(data, "Flat").search(queries, K)[1])
+    assert opened.apply(1, [int(ids[0])], [], None) and ids[0] not in opened.ids_and_vectors()[0]
