@@ -315,7 +315,9 @@ def render_scale(result: dict) -> list[str]:
         rows.append([f"{size['passages']:,}", f"`{search['faiss']}`" + (" (mapped)" if search["mapped"] else ""),
                      f"{build['build_s']:,.0f} ({build['build_threads']} threads)",
                      f"{build['file_mb']:,.0f} / {size['write']['sqlite_mb']:,.0f}",
-                     f"{cold['process_s']:.2f} ({cold['open_s']:.2f} + {cold['first_search_s']:.3f})",
+                     f"{cold['process_s']:.2f} ({cold['open_s']:.2f} + {cold['first_search_s']:.3f})"
+                     + (f"; CPU {cpu['imports_s']:.2f} imports, {cpu['open_s']:.2f} + {cpu['first_search_s']:.3f}"
+                        if (cpu := size["cold_open"].get("cpu_median")) else ""),
                      f"{search['dense']['p50_ms']:.2f} / {search['dense']['p95_ms']:.1f}" + _cpu(search["dense"]),
                      f"{search['dense']['recall_at_k']:.3f}",
                      f"{search['dense_filtered_1pct']['p50_ms']:.1f} / {search['dense_filtered_1pct']['recall_at_k']:.3f}",

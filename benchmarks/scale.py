@@ -170,7 +170,7 @@ def search(folder: Path, k: int, rounds: int, uncapped_queries: int, sweep_value
     bm25.MAX_ROWS_PER_WORD = limit
     out["hybrid_same_queries_capped"], _ = timed("hybrid", texts[some], vectors[some])
     sweep, hnsw = [], "HNSW" in (out["faiss"] or "")
-    for value in sweep_values:  # HNSW's efSearch, or the IVF lists probed (one in `value`)
+    for value in sweep_values if hnsw or "IVF" in (out["faiss"] or "") else []:  # efSearch, or IVF lists probed
         setattr(vector_kinds, "EF_SEARCH" if hnsw else "IVF_PROBE_FRACTION", value if hnsw else 1 / value)
         timing, found = timed("dense", texts, vectors)
         sweep.append({"ef_search" if hnsw else "probe_one_list_in": value, **timing,
@@ -183,22 +183,24 @@ def search(folder: Path, k: int, rounds: int, uncapped_queries: int, sweep_value
 
 COLD = """
 import sys, time
-began = time.perf_counter()
+began, began_cpu = time.perf_counter(), time.process_time()
 import json
 import numpy as np
 from bertsearch import Index
-imported = time.perf_counter()
+imported, imported_cpu = time.perf_counter(), time.process_time()
 folder, k = sys.argv[1], int(sys.argv[2])
 data = np.load(folder + "/queries.npz")
 index = Index(folder)
 loaded = index.store.vector_index()
-opened = time.perf_counter()
+opened, opened_cpu = time.perf_counter(), time.process_time()
 found = index.search_many([str(data["texts"][0])], k=k, mode="dense", vectors=data["vectors"][:1])[0]
-done = time.perf_counter()
+done, done_cpu = time.perf_counter(), time.process_time()
 assert found, "the first search found nothing"
 rss = {line.split(":")[0]: int(line.split()[1]) / 1024 for line in open("/proc/self/status")
        if line.split(":")[0] in ("VmRSS", "RssAnon", "RssFile")}
 print(json.dumps({"imports_s": imported - began, "open_s": opened - imported, "first_search_s": done - opened,
+                  "cpu": {"imports_s": imported_cpu - began_cpu, "open_s": opened_cpu - imported_cpu,
+                          "first_search_s": done_cpu - opened_cpu},
                   "mapped": loaded.mapped, "rss_mb": rss}))
 """  # a new process's way to its first result, importing only bertsearch: run as `python -c COLD FOLDER K`
 
@@ -294,8 +296,10 @@ def main(argv=None):
         for step in ("write", "build"):
             result.setdefault(step, json.loads((folder / f"{step}.json").read_text()))
         runs = [run_step("cold", n, args) for _ in range(args.cold_runs)]
+        parts = ("imports_s", "open_s", "first_search_s")
         result["cold_open"] = {"runs": runs, "median": {key: float(np.median([r[key] for r in runs]))
-                                                       for key in ("process_s", "imports_s", "open_s", "first_search_s")}}
+                                                       for key in ("process_s", *parts)},
+                               "cpu_median": {key: float(np.median([r["cpu"][key] for r in runs])) for key in parts}}
         result["search"] = run_step("search", n, args)
         sizes.append(result)
     labels = "-".join(f"{n // 1_000_000}m" if n % 1_000_000 == 0 else f"{n // 1000}k" if n % 1000 == 0 else str(n)
