@@ -5,14 +5,15 @@ own convention, and what `info --json` shows. The setting an index records is
 either "auto" (the default: the kind follows the size) or a kind the user
 forced (`bertsearch index --faiss HNSW32`, `Index(..., faiss=...)`).
 
-By size (measured on synthetic vectors of low intrinsic dimension at 100k and
-1M passages, docs/scale.md): exact `Flat` search costs about 55 ns per passage
-per query on one core, so it stays under about 3 ms up to APPROXIMATE_ABOVE
-passages; above that, HNSW with M=32 holds recall@10 against exact above 0.95
-at EF_SEARCH and answers in about a millisecond at 1M. IVF needed a fifth of its
-lists probed for that recall on the same vectors (as slow as 20% of an exact
-scan), so HNSW is the kind chosen by size; IVF stays available by force, and
-removes ids in place, which HNSW cannot (`vectors.VectorIndex.apply`).
+By size (measured on synthetic vectors of low intrinsic dimension, docs/scale.md):
+exact `Flat` search costs about 55 ns per passage per query on one core, so it
+stays under about 3 ms up to APPROXIMATE_ABOVE passages; above that, HNSW with
+M=32 found 99.9% of the exact top 10 at 100k passages with EF_SEARCH 256 (97.5%
+at 64), the margin kept for larger indexes, where recall at a given breadth
+falls. IVF needed an eighth of its lists probed for 95% at 1M on the same
+vectors (an eighth of an exact scan), so HNSW is the kind chosen by size; IVF
+stays available by force, and removes ids in place, which HNSW cannot
+(`vectors.VectorIndex.apply`).
 
 Hysteresis keeps the kind from flapping: an index that went approximate goes
 back to Flat only below half the threshold.
