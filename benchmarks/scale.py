@@ -265,7 +265,6 @@ def main(argv=None):
     parser.add_argument("--faiss", default="auto", help="the vector index kind to build (default: chosen by size)")
     parser.add_argument("--sweep", type=int, nargs="*", default=[64, 128, 256, 512],
                         help="HNSW efSearch values swept (for an IVF kind: probe one list in each of these)")
-    parser.add_argument("--ef", dest="sweep", type=int, nargs="*", help=argparse.SUPPRESS)  # the --sweep of earlier runs
     parser.add_argument("--cold-runs", type=int, default=5, help="new processes timed to their first result")
     parser.add_argument("--rebuild", action="store_true", help="build the FAISS file again even if cached")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check the script runs")
