@@ -17,7 +17,7 @@ from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
 PAGE = Path(__file__).parent.parent / "docs" / "benchmarks.md"
-ORDER = ("encoder", "reader", "readersize", "search", "ask", "pooling", "onnx", "startup")
+ORDER = ("encoder", "reader", "readersize", "search", "scale", "ask", "pooling", "onnx", "startup")
 
 INTRO = """# Benchmarks
 
@@ -293,6 +293,50 @@ def render_startup(result: dict) -> list[str]:
     return lines
 
 
+def _cpu(timing: dict, digits: int = 2) -> str:
+    """The p50 in this process's CPU time, blind to the time other processes held the core."""
+    return f" (CPU {timing['cpu_p50_ms']:.{digits}f})" if "cpu_p50_ms" in timing else ""
+
+
+def render_scale(result: dict) -> list[str]:
+    lines = header(result)
+    lines.append(f"Synthetic passages (unit vectors of {result['dim']} dimensions, intrinsic dimension "
+                 f"{result['latent_dim']}; ~600 characters of common words and one rarer word each), written through "
+                 "`Store.bulk_load`, the kind chosen and built by the writer's `Store.save_vectors()`, searched with "
+                 "`Index.search` given each query's vector, one FAISS thread. Latencies are each query's best of the "
+                 "rounds; in parentheses, the p50 in the search process's CPU time, which leaves out the time other "
+                 "processes held the core. Recall@10 is against exact search over the same vectors; the filter keeps 1% of the "
+                 "documents (a path glob). Hybrid queries are three common words and a rarer one; \"uncapped\" is "
+                 "before hybrid's BM25 cap, on the first queries. Design: [scale.md](scale.md).")
+    lines.append("")
+    rows, sweeps = [], []
+    for size in result["sizes"]:
+        build, search, cold = size["build"], size["search"], size["cold_open"]["median"]
+        rows.append([f"{size['passages']:,}", f"`{search['faiss']}`" + (" (mapped)" if search["mapped"] else ""),
+                     f"{build['build_s']:,.0f} ({build['build_threads']} threads)",
+                     f"{build['file_mb']:,.0f} / {size['write']['sqlite_mb']:,.0f}",
+                     f"{cold['process_s']:.2f} ({cold['open_s']:.2f} + {cold['first_search_s']:.3f})"
+                     + (f"; CPU {cpu['imports_s']:.2f} imports, {cpu['open_s']:.2f} + {cpu['first_search_s']:.3f}"
+                        if (cpu := size["cold_open"].get("cpu_median")) else ""),
+                     f"{search['dense']['p50_ms']:.2f} / {search['dense']['p95_ms']:.1f}" + _cpu(search["dense"]),
+                     f"{search['dense']['recall_at_k']:.3f}",
+                     f"{search['dense_filtered_1pct']['p50_ms']:.1f} / {search['dense_filtered_1pct']['recall_at_k']:.3f}",
+                     f"{search['hybrid']['p50_ms']:.1f} / {search['hybrid']['p95_ms']:.1f}" + _cpu(search["hybrid"], 1),
+                     f"{search['hybrid_uncapped']['p50_ms']:,.0f} against {search['hybrid_same_queries_capped']['p50_ms']:.1f}",
+                     f"{build['peak_rss_mb']:,.0f} / {search['peak_rss_mb']:,.0f} ({search['rss']['RssAnon']:,.0f} private)"])
+        for point in search.get("sweep", []):
+            knob = f"efSearch {point['ef_search']}" if "ef_search" in point else f"one list in {point['probe_one_list_in']}"
+            sweeps.append([f"{size['passages']:,}", f"`{search['faiss']}`", knob, f"{point['p50_ms']:.2f}",
+                           f"{point['p95_ms']:.1f}", f"{point['recall_at_k']:.3f}"])
+    lines += table(["passages", "kind", "build s", "FAISS / SQLite MB", "cold open s: process (open + first search)",
+                    "dense ms p50 / p95", "recall@10", "1% filter: ms p50 / recall@10", "hybrid ms p50 / p95",
+                    "hybrid uncapped ms p50 against capped", "peak MB: build / search"], rows)
+    if sweeps:
+        lines += ["The search breadth against recall (dense, the same queries):", ""]
+        lines += table(["passages", "kind", "breadth", "ms p50", "ms p95", "recall@10"], sweeps)
+    return lines
+
+
 TITLES = {
     "encoder": ("Encoder throughput", "bertsearch.Encoder against `SentenceTransformer.encode` on the same model, "
                 "passages, batch size and device."),
@@ -308,6 +352,10 @@ TITLES = {
                    "time, in turns."),
     "search": ("Search latency", "`Index.search` (with the query vector given, so no encoding) against raw FAISS "
                "on the same vectors: what bertsearch adds around FAISS."),
+    "scale": ("Search at scale", "Index kinds chosen by size, memory-mapped files and hybrid's BM25 cap at 100k "
+              "and 1M passages (`benchmarks/scale.py`). Cold open: median over new processes that import "
+              "bertsearch, open the index and search once, spawn to exit (in parentheses: opening, with the FAISS "
+              "file, and the first search)."),
     "ask": ("End-to-end `ask` latency", "One question at a time: encode the question, search, read the passages."),
     "pooling": ("Retrieval by pooling (SQuAD v1.1 dev)", ""),
     "onnx": ("The ONNX Runtime backend against torch (CPU)", "bertsearch's ONNX encoder and reader "
@@ -316,7 +364,7 @@ TITLES = {
     "startup": ("Cold start of the CLI", "Whole-process wall time of one command, as a user runs it."),
 }
 RENDER = {"encoder": render_encoder, "reader": render_reader, "search": render_search, "ask": render_ask,
-          "pooling": render_pooling, "readersize": render_readersize, "onnx": render_onnx, "startup": render_startup}
+          "pooling": render_pooling, "scale": render_scale, "readersize": render_readersize, "onnx": render_onnx, "startup": render_startup}
 
 
 def render(results_dir: Path = RESULTS) -> str:

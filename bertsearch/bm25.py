@@ -20,6 +20,12 @@ STOPWORDS = frozenset(
 )
 
 
+# Hybrid search scores the passages holding a query word; a word held by more passages than this is left
+# out of its BM25 side: scoring it costs time in proportion (about 1 s a million passages) and its weight
+# (its IDF) is low. None: no cap. Measured at 1M passages in docs/scale.md.
+MAX_ROWS_PER_WORD = 20_000
+
+
 def query_terms(query: str, stopwords: frozenset = STOPWORDS) -> list[str]:
     """The distinct words of `query`, lower-cased, without stopwords (unless that leaves none)."""
     words = list(dict.fromkeys(w.lower() for w in WORD.findall(query)))
@@ -29,5 +35,9 @@ def query_terms(query: str, stopwords: frozenset = STOPWORDS) -> list[str]:
 
 def match_expression(query: str, stopwords: frozenset = STOPWORDS) -> str | None:
     """An FTS5 MATCH expression that ORs every quoted word of `query`; None if it has no words."""
-    terms = query_terms(query, stopwords)
+    return any_of(query_terms(query, stopwords))
+
+
+def any_of(terms: list[str]) -> str | None:
+    """The FTS5 MATCH expression for passages holding any of `terms` (words of `query_terms`); None if none."""
     return " OR ".join(f'"{term}"' for term in terms) or None

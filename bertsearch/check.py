@@ -32,6 +32,8 @@ class CheckReport:
     faiss_file: str | None
     faiss_vectors: int | None
     encoder: dict | None
+    faiss: str | None = None  # the saved file's kind, a FAISS factory string ("Flat", "HNSW32", "IVF1024,Flat")
+    faiss_setting: str = "auto"  # "auto" (the kind follows the size) or the kind forced with --faiss
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
@@ -63,7 +65,7 @@ def check_store(store: Store) -> CheckReport:
         report = CheckReport(
             index=str(store.folder.resolve()), sqlite=store.integrity(), generation=generation,
             faiss_file=vector_file.name if vector_file.exists() else None, faiss_vectors=None,
-            encoder=encoder, **counts,
+            encoder=encoder, faiss_setting=store.faiss_setting(), **counts,
         )
         if report.sqlite != "ok":
             report.problems.append(f"SQLite integrity check failed ({report.sqlite}): "
@@ -139,7 +141,14 @@ def _vector_problems(store: Store, report: CheckReport, encoder: dict | None) ->
             return []
         detail = " ".join(str(error).split())[:200]
         return [f"{report.faiss_file} cannot be read ({detail}): --repair rebuilds it"]
-    report.faiss_vectors = saved.count
+    report.faiss_vectors, report.faiss = saved.count, saved.kind
+    recorded = store.faiss_kind()
+    if recorded is not None and recorded != saved.kind:
+        return [f"{report.faiss_file} is {saved.kind}, the index records {recorded} (--repair rebuilds it)"]
+    wanted = store.wanted_kind()
+    if wanted != saved.kind:
+        report.notes.append(f"{report.faiss_file} is {saved.kind}; at {report.passages} passages the index wants "
+                            f"{wanted} (the next write, or --repair, builds it)")
     if encoder and saved.dim != encoder.get("dim"):
         return [f"{report.faiss_file} holds {saved.dim}-dimensional vectors, the encoder {encoder.get('dim')}"]
     faiss_ids, stored = saved.ids_and_vectors()
@@ -149,6 +158,8 @@ def _vector_problems(store: Store, report: CheckReport, encoder: dict | None) ->
     if missing or extra or len(faiss_ids) != len(sqlite_ids):
         return [f"{report.faiss_file} disagrees with SQLite: {missing} passages missing from FAISS, "
                 f"{extra} FAISS vectors with no passage (--repair rebuilds it)"]
+    if stored is None:  # compressed codes (PQ, SQ): the ids agree, the vectors cannot be compared
+        return []
     first = 0
     for _, vectors in store.iter_vectors(saved.dim):
         if not np.array_equal(stored[first : first + len(vectors)], vectors):

@@ -37,6 +37,8 @@ class Contents:
             size_bytes=store.size_on_disk(), generation=store.generation,
             labels=store.label_counts() if store.meta("labeller") else None,
             encoded_with=", ".join(store.meta("encoded_with") or []) or None,
+            faiss=store.faiss_kind() or ("Flat" if counts["passages"] else None),  # indexes from before kinds: Flat
+            faiss_setting=store.faiss_setting(),
         )
 
     def documents(self, *, path: str | None = None, limit: int | None = None, offset: int = 0) -> list[DocumentInfo]:

@@ -26,6 +26,7 @@ from .results import AskResult, SearchResult
 from .retrieval import Retriever, clean_query
 from .search_modes import DEFAULT_MODE, check_mode
 from .store import Store
+from .vectors import check_kind
 
 if TYPE_CHECKING:
     import numpy as np
@@ -56,18 +57,20 @@ class Index(Contents):
     Files over `max_file_bytes` (None: no limit) are skipped with a notice.
     `backend` ("torch" or "onnx"; None: $BERTSEARCH_BACKEND, else ONNX Runtime for
     queries and torch for indexing on a CPU) picks what runs the models (docs/onnx.md).
+    `faiss` (a FAISS factory string such as "HNSW32", "Flat", or "auto") sets the vector
+    index's kind when `add` runs; by default it follows the size (docs/scale.md).
     """
 
     def __init__(self, path: str | Path | None = None, *, model: str | None = None, pooling: str | None = None,
                  device: str | None = None, precision: str = "auto", passage_tokens: int | None = None,
                  overlap_tokens: int | None = None, reader: str | None = None, lock_timeout: float = 0.0,
-                 max_file_bytes: int | None = MAX_FILE_BYTES, backend: str | None = None):
+                 max_file_bytes: int | None = MAX_FILE_BYTES, backend: str | None = None, faiss: str | None = None):
         self.path = Path(path) if path else default_index_path()
         self._lock_timeout, self._max_file_bytes = lock_timeout, max_file_bytes
         self._models = ModelLoader(model=model, pooling=pooling, device=device, precision=precision,
                                    backend=backend, reader=reader)
         self._chunks = {"passage_tokens": passage_tokens, "overlap_tokens": overlap_tokens}
-        self._store = None
+        self._store, self._faiss = None, faiss
         self._encoder_recorded = False  # once the index records its encoder, it never forgets it
 
     # -- opening ------------------------------------------------------------
@@ -98,7 +101,8 @@ class Index(Contents):
 
     def add(self, paths: Iterable[str | Path], *, progress: bool = False,
             notify: Callable[[str], None] | None = None, follow_links: bool = False,
-            pdf_password: str | None = None, encoding: "ingest.Encoding | None" = None) -> IndexReport:
+            pdf_password: str | None = None, encoding: "ingest.Encoding | None" = None,
+            faiss: str | None = None) -> IndexReport:
         """Index files and folders (recursively). Only new or changed files are encoded again,
         and indexed files that have gone from the given folders are dropped.
 
@@ -107,6 +111,8 @@ class Index(Contents):
         `pdf_password` (else they are skipped, saying so). A first `add` that fails before
         committing anything leaves no index behind. `encoding` computes the vectors elsewhere
         (`ray_encoding.RayEncoding`: on a Ray cluster); the default encodes in this process.
+        `faiss` records the vector index's kind (as `Index(faiss=...)`; InvalidSettingError
+        before anything is written if FAISS cannot make it).
         """
         roots = [Path(p) for p in paths]
         for root in roots:
@@ -116,6 +122,9 @@ class Index(Contents):
             with writer_lock(self.path, self._lock_timeout):
                 store = self._open(create=True)
                 bulk_encoder = lambda: self._models.encoder(store, bulk=True)  # noqa: E731
+                if (faiss or self._faiss) is not None:
+                    dim = (store.meta("encoder") or {}).get("dim") or bulk_encoder().fingerprint["dim"]
+                    store.set_faiss_setting(check_kind(faiss or self._faiss, dim))
                 chunks = ingest.chunk_settings(store, self._chunks, lambda: bulk_encoder().max_length - 2)
                 ingester = ingest.Ingester(store, bulk_encoder, exclude=self.path, notify=notify,
                                            max_file_bytes=self._max_file_bytes, progress=progress,

@@ -93,6 +93,8 @@ class IndexInfo:
     generation: int
     labels: dict[str, int] | None = None  # documents per label, once `classify label` has run (else absent)
     encoded_with: str | None = None  # which backends and precisions computed the vectors: "onnx int8, torch bf16"
+    faiss: str | None = None  # the vector index's kind, a FAISS factory string: "Flat", "HNSW32", "IVF1024,Flat"
+    faiss_setting: str = "auto"  # "auto" (the kind follows the size, docs/scale.md) or the kind forced with --faiss
 
     def to_dict(self) -> dict:
         """The JSON of `bertsearch info --json`."""

@@ -9,8 +9,9 @@ current generation is missing or disagrees. Vector ids are passage row ids.
 
 Every line of SQL lives here, in `store_parts.py` (the parts of `Store` that
 only it uses: document labels, BM25 queries, the integrity checks `check.py`
-reports) and in `schema.py` (the tables, their migrations, and the condition a
-`Filters` becomes). No other module touches `Store.db`.
+reports), in `store_vectors.py` (the vector index derived from SQLite, of the
+kind `vector_kinds` chooses) and in `schema.py` (the tables, their migrations,
+and the condition a `Filters` becomes). No other module touches `Store.db`.
 
 Readers need no lock: `snapshot()` reads SQLite in one transaction, and the
 vector index is (re)loaded for the generation that transaction sees, so a
@@ -23,24 +24,23 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import sqlite_utils
 
 from . import cjk
-from . import vectors as vector_files
 from .chunking import Chunk
 from .errors import CorruptIndexError, EncoderMismatchError, IndexNotFoundError
 from .filters import Filters
 from .results import DocumentInfo, Passage
 from .schema import filter_condition, migrate, now
 from .store_parts import Bm25Queries, IntegrityChecks, LabelRows, serialized
+from .store_vectors import DerivedVectors
 from .vectors import VectorIndex
 
 DB_NAME = "index.db"
-VECTOR_BATCH = 10_000  # vectors read from SQLite at a time
 PASSAGE_COLUMNS = "p.id, p.document_id, p.seq, d.path, p.start, p.end, p.line, p.text, p.page, p.section"
 PASSAGES_JOIN = "passages p join documents d on d.id = p.document_id"
 
@@ -74,7 +74,7 @@ class _Snapshot:
             self._store.thread_lock.release()
 
 
-class Store(LabelRows, Bm25Queries, IntegrityChecks):
+class Store(LabelRows, Bm25Queries, IntegrityChecks, DerivedVectors):
     """One index folder. Open it with `Store(folder)`; `create=True` makes a new one.
 
     Its label rows, BM25 queries and integrity checks are parts in `store_parts.py`."""
@@ -302,72 +302,6 @@ class Store(LabelRows, Bm25Queries, IntegrityChecks):
     @serialized
     def counts(self) -> dict:
         return {"documents": self.db["documents"].count, "passages": self.db["passages"].count}
-
-    # -- iterating over vectors (check.py, the vector index) ----------------
-
-    def iter_vectors(self, dim: int, batch: int = VECTOR_BATCH) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """(ids, vectors) of every passage in id order, a batch at a time; call inside `snapshot()`."""
-        rows = self.db.execute("select id, vector from passages order by id")
-        while chunk := rows.fetchmany(batch):
-            ids = np.array([row[0] for row in chunk], dtype=np.int64)
-            yield ids, np.frombuffer(b"".join(row[1] for row in chunk), dtype=np.float32).reshape(len(chunk), dim)
-
-    # -- the vector index, derived from SQLite --------------------------------
-
-    def vector_index(self) -> VectorIndex:
-        """The vector index of the current generation: the one loaded, its file, or rebuilt from SQLite."""
-        with self.snapshot():
-            generation = self.generation
-            if self._vectors is None or self._vectors.generation != generation:
-                dim = self._dim()
-                self._vectors = (VectorIndex.load(self.folder, generation, count=self.counts()["passages"], dim=dim)
-                                 or VectorIndex.build(self.iter_vectors(dim), dim, generation))
-            return self._vectors
-
-    def rebuild_vectors(self) -> VectorIndex:
-        """Rebuild the vector index from SQLite, whatever file there is (`check --repair`)."""
-        with self.snapshot():
-            dim = self._dim()
-            self._vectors = VectorIndex.build(self.iter_vectors(dim), dim, self.generation)
-            return self._vectors
-
-    def search_vectors(self, queries: np.ndarray, k: int, ids: Sequence[int] | None = None):
-        """`VectorIndex.search` on the current generation: (scores, ids), -1 for "no hit"."""
-        with self.snapshot():
-            return self.vector_index().search(queries, k, ids)
-
-    @serialized
-    def vectors(self, ids: Sequence[int]) -> np.ndarray:
-        """The stored vectors of these passages, in order (from the loaded vector index)."""
-        return self.vector_index().vectors(ids)
-
-    def vector_file(self, generation: int | None = None) -> Path:
-        """Where the vector index of `generation` (default: the current one) is saved."""
-        return vector_files.file_for(self.folder, self.generation if generation is None else generation)
-
-    def save_vectors(self) -> None:
-        """Write the vector file for the current generation atomically; remove stale and temporary ones.
-
-        Only the writer calls this, holding the writer lock: readers never write or delete files.
-        """
-        self.vector_index().save(self.folder)
-        for stale in self.stale_files():
-            stale.unlink(missing_ok=True)
-
-    def stale_files(self) -> list[Path]:
-        """Vector files of other generations, and temporary files a crashed writer left behind."""
-        return vector_files.leftover_files(self.folder, self.generation)
-
-    def _dim(self) -> int:
-        dim = (self.meta("encoder") or {}).get("dim")
-        if dim is None:
-            raise IndexNotFoundError(f"the index at {self.folder} has no encoder recorded yet: index some files first")
-        return dim
-
-    def _follow_write(self, before: int, old_ids, new_ids, vectors) -> None:
-        """Apply one committed write to the loaded vector index, or drop it if it was stale."""
-        if self._vectors is not None and not self._vectors.apply(before, old_ids, new_ids, vectors):
-            self._vectors = None
 
     def size_on_disk(self) -> int:
         total = 0

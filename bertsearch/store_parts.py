@@ -17,8 +17,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from . import cjk
-from .bm25 import FTS_TABLE, match_expression
+from . import bm25, cjk
+from .bm25 import FTS_TABLE, any_of, match_expression, query_terms
 from .filters import Filters
 from .schema import filter_condition
 
@@ -92,21 +92,32 @@ class Bm25Queries:
     @serialized
     def bm25_search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
         """The `k` best (passage id, BM25 score) pairs, best first (higher is better), among what `filters` allow."""
-        return self._bm25(query, filters, k)
+        table, expression = ((cjk.CJK_TABLE, cjk.match_expression(query)) if cjk.has_cjk(query)
+                             else (FTS_TABLE, match_expression(query)))
+        return self._bm25(table, expression, filters, k)
 
     @serialized
     def bm25_scores(self, query: str, filters: Filters | None = None) -> dict[int, float]:
-        """BM25 score of every passage holding a word of `query` (one FTS5 pass; the rest score 0).
+        """BM25 score of every passage holding a word of `query` (one FTS5 pass; the rest score 0), leaving out
+        words more than `bm25.MAX_ROWS_PER_WORD` passages hold (common words: slow to score, low in weight).
 
         Cheaper than asking FTS5 for the scores of chosen rowids, which it answers one rowid at a time.
         """
-        return dict(self._bm25(query, filters, None))
+        if cjk.has_cjk(query):  # Chinese, Japanese or Korean: their bigrams (`cjk.py`), uncapped
+            return dict(self._bm25(cjk.CJK_TABLE, cjk.match_expression(query), filters, None))
+        terms = query_terms(query)
+        if bm25.MAX_ROWS_PER_WORD is not None:
+            terms = [t for t in terms if self._rows_holding(t, bm25.MAX_ROWS_PER_WORD + 1) <= bm25.MAX_ROWS_PER_WORD]
+        return dict(self._bm25(FTS_TABLE, any_of(terms), filters, None))
 
-    def _bm25(self, query: str, filters: Filters | None, k: int | None) -> list[tuple[int, float]]:
-        """A query with Chinese, Japanese or Korean characters searches their bigrams (`cjk.py`), any other
-        the main FTS5 table; the `k` best, or (k None) every match unordered."""
-        table, expression = ((cjk.CJK_TABLE, cjk.match_expression(query)) if cjk.has_cjk(query)
-                             else (FTS_TABLE, match_expression(query)))
+    def _rows_holding(self, term: str, limit: int) -> int:
+        """How many passages hold `term`, counting no further than `limit` (FTS5 reads only that much)."""
+        sql = f"select count(*) from (select rowid from {FTS_TABLE} where {FTS_TABLE} match ? limit ?)"
+        return self.db.execute(sql, [any_of([term]), limit]).fetchone()[0]
+
+    def _bm25(self, table: str, expression: str | None, filters: Filters | None,
+              k: int | None) -> list[tuple[int, float]]:
+        """Matches of `expression` in FTS5 `table`: the `k` best, or (k None) every match unordered."""
         if expression is None:
             return []
         where, params = filter_condition(filters)

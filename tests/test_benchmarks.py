@@ -72,6 +72,20 @@ def test_search_benchmark_smoke(script, tmp_path):
     assert size["flat"]["faiss_us"]["p50"] > 0
 
 
+def test_scale_benchmark_smoke(script, tmp_path, monkeypatch):
+    monkeypatch.setenv("BERTSEARCH_APPROXIMATE_ABOVE", "1000")  # the steps' processes inherit these
+    monkeypatch.setenv("BERTSEARCH_MMAP_ABOVE", "1")
+    script("scale").main(["--smoke", "--out-dir", str(tmp_path), "--cache", str(tmp_path / "cache")])
+    size = result(tmp_path, "scale-cpu-3k")["sizes"][0]
+    search = size["search"]
+    assert (search["faiss"], search["mapped"], size["build"]["faiss"]) == ("HNSW32", True, "HNSW32")
+    assert search["dense"]["recall_at_k"] >= 0.9 and search["dense_filtered_1pct"]["recall_at_k"] == 1.0
+    assert all(run["mapped"] for run in size["cold_open"]["runs"])
+    assert search["hybrid_uncapped"]["queries"] == 5 and search["sweep"][0]["ef_search"] == 64
+    page = script("report").render(tmp_path)
+    assert "## Search at scale" in page and "`HNSW32` (mapped)" in page
+
+
 def test_ask_benchmark_smoke(script, tiny_bert, tiny_qa, tmp_path):
     script("ask").main(["--smoke", "--squad", SQUAD_SLICE, "--model", tiny_bert, "--reader", tiny_qa, "--out-dir", str(tmp_path)])
     rows = result(tmp_path, "ask-cpu")["rows"]

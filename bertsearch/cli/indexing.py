@@ -30,6 +30,9 @@ from .output import echo_err, echo_update
               help="Follow symbolic links that lead out of the folders given (and links to folders).")
 @click.option("--pdf-password", envvar="BERTSEARCH_PDF_PASSWORD",
               help="Password that opens encrypted PDFs (tried on every one in this run); without it they are skipped.")
+@click.option("--faiss", "faiss", metavar="KIND", envvar="BERTSEARCH_FAISS",
+              help="Vector index kind, a FAISS factory string (Flat, HNSW32, IVF1024,Flat), or auto (default: "
+                   "exact while small, HNSW above 50,000 passages). Remembered by the index.")
 @click.option("--ray", "ray_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
               callback=lambda ctx, param, value: _ray_address(value),
               help="Encode on Ray: a bare --ray joins or starts a local instance (or $BERTSEARCH_RAY_ADDRESS); "
@@ -40,7 +43,7 @@ from .output import echo_err, echo_update
               help="Texts per call on a Ray actor.")
 @friendly_errors
 def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, device, backend, quiet, as_json, wait,
-          max_file_mb, follow_links, pdf_password, ray_address, ray_actors, ray_batch_size):
+          max_file_mb, follow_links, pdf_password, faiss, ray_address, ray_actors, ray_batch_size):
     """Index files and folders. Run it again to pick up changes: only new or
     changed files are encoded, and files deleted from the folders are dropped."""
     from ..index import Index
@@ -52,7 +55,8 @@ def index(paths, index_path, model, pooling, passage_tokens, overlap_tokens, dev
     with encoding or contextlib.nullcontext(), \
             Index(index_path, model=model, pooling=pooling, device=device,
                   passage_tokens=passage_tokens, overlap_tokens=overlap_tokens,
-                  lock_timeout=wait, max_file_bytes=int(max_file_mb * 1e6) or None, backend=backend) as idx:
+                  lock_timeout=wait, max_file_bytes=int(max_file_mb * 1e6) or None, backend=backend,
+                  faiss=faiss) as idx:
         try:
             report = idx.add(paths, progress=not quiet, notify=notify, follow_links=follow_links,
                              pdf_password=pdf_password, encoding=encoding)
@@ -174,7 +178,7 @@ def check(index_path, repair, wait, as_json):
 
 def print_check(report) -> None:
     encoder = report.encoder
-    faiss = (f"{report.faiss_file}, {report.faiss_vectors} vectors" if report.faiss_file
+    faiss = (f"{report.faiss_file}, {report.faiss}, {report.faiss_vectors} vectors" if report.faiss_file
              else "no file for this generation")
     empty = report.ok and not report.passages and not report.documents
     rows = [
