@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import answers, chunking, ingest
+from . import adaptive_fusion, answers, chunking, ingest
 from .confidence import SPANS_PER_WINDOW, check_min_confidence
 from .errors import BertsearchError, DocumentNotFoundError, IndexNotFoundError, InvalidQueryError
 from .extract import MAX_FILE_BYTES
@@ -19,6 +19,8 @@ from .filters import Filters
 from .ingest import IndexReport
 from .lock import writer_lock
 from .results import AskResult, DocumentInfo, IndexInfo, Passage, SearchResult
+from .adaptive_fusion import check_dense_weight, recorded_weight
+from .rerank import check_rerank, rerank_many
 from .retrieval import Retriever, clean_query
 from .search_modes import DEFAULT_MODE, check_mode
 from .store import Store
@@ -138,6 +140,8 @@ class Index:
                 report = ingester.add(roots, chunks)
                 if report.passages_encoded:
                     self._record_encoded_with(store)
+                if report.added or report.updated or report.removed:
+                    self._refresh_fusion(store)
                 report.labelled = self._label_new_documents(notify)
                 return report
 
@@ -189,11 +193,18 @@ class Index:
         if encoder not in used:
             store.set_meta("encoded_with", [*used, encoder])
 
+    def _refresh_fusion(self, store: Store) -> None:
+        """Choose the hybrid mode's dense weight again if the passages changed enough (adaptive_fusion.py)."""
+        adaptive_fusion.refresh(store, lambda texts: self._load_encoder(bulk=True).encode(texts))
+
     def remove(self, paths: Iterable[str | Path]) -> list[str]:
         """Remove documents: files, or every document inside a folder. Returns the paths removed."""
         store = self.store  # IndexNotFoundError before the lock, which would create the folder
         with writer_lock(self.path, self._lock_timeout):
-            return ingest.remove(store, paths)
+            removed = ingest.remove(store, paths)
+            if removed and self._has_encoder():
+                self._refresh_fusion(store)
+            return removed
 
     def watch(self, paths: Iterable[str | Path], *, on_update=None, notify=None, **options) -> "Watcher":
         """Keep the index in step with folders until the returned Watcher's `stop()`.
@@ -226,7 +237,8 @@ class Index:
 
     def search(self, query: str, *, k: int = 10, mode: str = DEFAULT_MODE, path: str | None = None,
                ext: str | Sequence[str] | None = None, after=None, before=None,
-               label: str | None = None) -> list[SearchResult]:
+               label: str | None = None, rerank: int | None = None,
+               dense_weight: float | None = None) -> list[SearchResult]:
         """The `k` passages that best match `query`, best first.
 
         `mode`: "hybrid" (default: BM25 and vectors fused), "dense" (vectors only;
@@ -235,23 +247,36 @@ class Index:
         (modification time: a date, datetime or ISO string) keep only matching
         documents, as does `label` (the label `label()` gave them); all are applied
         inside the search: `k` results come back whenever `k` passages match.
+
+        `rerank=N` has the reader read the first N results and re-order them as `ask`
+        ranks passages (`rerank.py`; each result then carries `retrieval_score` and
+        `reader_score`). `dense_weight` (0 to 1) overrides the hybrid mode's weight of
+        the vectors, which is otherwise the index's own (`adaptive_fusion.py`).
         """
         return self.search_many([query], k=k, mode=mode, path=path, ext=ext, after=after, before=before,
-                                label=label)[0]
+                                label=label, rerank=rerank, dense_weight=dense_weight)[0]
 
     def search_many(self, queries: Sequence[str], *, k: int = 10, mode: str = DEFAULT_MODE, path: str | None = None,
                     ext: str | Sequence[str] | None = None, after=None, before=None, label: str | None = None,
-                    vectors: "np.ndarray | None" = None) -> list[list[SearchResult]]:
-        """`search` for each query, the queries encoded in one batch (faster than one at a time).
-        `vectors`: the queries' own (one row each, from `index.encoder`), if already encoded."""
+                    vectors: "np.ndarray | None" = None, rerank: int | None = None,
+                    dense_weight: float | None = None) -> list[list[SearchResult]]:
+        """`search` for each query, the queries encoded in one batch (faster than one at a time) and,
+        with `rerank`, read in one reader batch. `vectors`: the queries' own (one row each, from
+        `index.encoder`), if already encoded."""
         queries = [clean_query(query) for query in queries]
         if k < 1:
             raise InvalidQueryError("k must be at least 1")
+        read = check_rerank(rerank)
+        if read:
+            found = self.search_many(queries, k=max(k, read), mode=mode, path=path, ext=ext, after=after,
+                                     before=before, label=label, vectors=vectors, dense_weight=dense_weight)
+            return rerank_many(self.reader, queries, found, n=read, k=k)
         filters = Filters(path, (ext,) if isinstance(ext, str) else tuple(ext or ()), after, before, label)
         mode = check_mode(mode)
         if not self._has_encoder():  # a reader must not record an encoder: that is the first writer's
             raise IndexNotFoundError(f"the index at {self.path} has nothing indexed yet: run 'bertsearch index PATH' first")
-        retriever = Retriever(self.store, lambda texts: self.encoder.encode(texts))
+        weight = check_dense_weight(dense_weight) if dense_weight is not None else recorded_weight(self.store)
+        retriever = Retriever(self.store, lambda texts: self.encoder.encode(texts), dense_weight=weight)
         return retriever.search_many(queries, k=k, mode=mode, filters=filters, vectors=vectors)
 
     def _has_encoder(self) -> bool:
@@ -318,6 +343,8 @@ class Index:
             size_bytes=store.size_on_disk(), generation=store.generation,
             labels=store.label_counts() if store.meta("labeller") else None,
             encoded_with=", ".join(store.meta("encoded_with") or []) or None,
+            dense_weight=adaptive_fusion.recorded_weight(store),
+            dense_weight_from=adaptive_fusion.describe(store.meta(adaptive_fusion.SETTING)),
         )
 
     def documents(self, *, path: str | None = None, limit: int | None = None, offset: int = 0) -> list[DocumentInfo]:

@@ -14,7 +14,11 @@ from dataclasses import dataclass
 class SearchResult:
     """A passage found by a search: `score` (higher is better; its scale depends on the
     mode), the document's `path`, the passage's character span `start`-`end` in the
-    document's text, the `line` it starts on, its `text` and its passage `id`."""
+    document's text, the `line` it starts on, its `text` and its passage `id`.
+
+    When the search was re-ranked by the reader (`rerank=N`), `score` is the fused score
+    the results are ordered by, `retrieval_score` the search's own and `reader_score`
+    the reader's best span in the passage (both None when the passage was not read)."""
 
     score: float
     path: str
@@ -23,6 +27,8 @@ class SearchResult:
     line: int
     text: str
     id: int
+    retrieval_score: float | None = None
+    reader_score: float | None = None
 
 
 @dataclass
@@ -87,6 +93,8 @@ class IndexInfo:
     generation: int
     labels: dict[str, int] | None = None  # documents per label, once `classify label` has run (else absent)
     encoded_with: str | None = None  # which backends and precisions computed the vectors: "onnx int8, torch bf16"
+    dense_weight: float | None = None  # the hybrid mode's weight of the vectors, chosen for this index (adaptive_fusion)
+    dense_weight_from: str | None = None  # how it was chosen
 
     def to_dict(self) -> dict:
         """The JSON of `bertsearch info --json`."""
