@@ -169,12 +169,17 @@ def _scratch_store(folder: str, texts: dict[int, str], vectors: dict[int, np.nda
     return store
 
 
+def effective_weight(store: Store) -> float:
+    """The dense weight hybrid searches of this index use when not told one."""
+    weight = recorded_weight(store)
+    return fusion.DENSE_WEIGHT if weight is None else weight
+
+
 def describe(record: dict | None) -> str:
-    """One line for `info`: the weight and where it came from."""
+    """Where the index's weight came from, for `info`."""
     if not record:
-        return f"{PRIOR} (the default; not calibrated yet)"
+        return "the default: not calibrated yet"
     if record.get("source") == "prior":
-        return f"{record['dense_weight']} (the default: {record['queries']} pseudo-queries are too few to calibrate)"
-    return (f"{record['dense_weight']} (from {record['queries']} pseudo-queries; their optimum "
-            f"{record['pseudo_optimum']})")
+        return f"the default: {record['queries']} pseudo-queries are too few to calibrate"
+    return f"from {record['queries']} pseudo-queries, whose own optimum is {record['pseudo_optimum']}"
 

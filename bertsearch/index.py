@@ -286,10 +286,11 @@ class Index:
 
     def ask(self, question: str, *, k: int = 10, alternatives: int = 3, mode: str = DEFAULT_MODE,
             path: str | None = None, ext: str | Sequence[str] | None = None, after=None, before=None,
-            label: str | None = None, always_answer: bool = False, min_confidence: float | None = None) -> AskResult:
+            label: str | None = None, always_answer: bool = False, min_confidence: float | None = None,
+            dense_weight: float | None = None) -> AskResult:
         """The best answer to `question` and up to `alternatives` others, read from the `k` best passages.
 
-        `mode` and the filters are those of `search`. Answers and passages are
+        `mode`, the filters and `dense_weight` are those of `search`. Answers and passages are
         ranked by retrieval and reader scores fused (see `answers.py`). Every
         answer has a `confidence`, the estimated probability that it is right
         (`confidence.py`). When the best answer's is under `min_confidence`
@@ -300,12 +301,12 @@ class Index:
         """
         return self.ask_many([question], k=k, alternatives=alternatives, mode=mode, path=path, ext=ext,
                              after=after, before=before, label=label, always_answer=always_answer,
-                             min_confidence=min_confidence)[0]
+                             min_confidence=min_confidence, dense_weight=dense_weight)[0]
 
     def ask_many(self, questions: Sequence[str], *, k: int = 10, alternatives: int = 3, mode: str = DEFAULT_MODE,
                  path: str | None = None, ext: str | Sequence[str] | None = None, after=None, before=None,
                  label: str | None = None, always_answer: bool = False,
-                 min_confidence: float | None = None) -> list[AskResult]:
+                 min_confidence: float | None = None, dense_weight: float | None = None) -> list[AskResult]:
         """`ask` for each question: the questions are encoded in one batch and read in one reader batch."""
         if alternatives < 0:
             raise InvalidQueryError("alternatives must be at least 0")
@@ -316,7 +317,7 @@ class Index:
         needs_cosines = "cosine" in model.features
         vectors = self.encoder.encode(questions) if needs_cosines and questions and self._has_encoder() else None
         retrieved = self.search_many(questions, k=k, mode=mode, path=path, ext=ext, after=after, before=before,
-                                     label=label, vectors=vectors)
+                                     label=label, vectors=vectors, dense_weight=dense_weight)
         found = reader.read_batch(questions, [[p.text for p in passages] for passages in retrieved],
                                   top_n=None, per_window=max(wanted, SPANS_PER_WINDOW))
         return [answers.rank_answers(question, passages, spans, confidence=model, wanted=wanted,
@@ -343,7 +344,7 @@ class Index:
             size_bytes=store.size_on_disk(), generation=store.generation,
             labels=store.label_counts() if store.meta("labeller") else None,
             encoded_with=", ".join(store.meta("encoded_with") or []) or None,
-            dense_weight=adaptive_fusion.recorded_weight(store),
+            dense_weight=adaptive_fusion.effective_weight(store),
             dense_weight_from=adaptive_fusion.describe(store.meta(adaptive_fusion.SETTING)),
         )
 

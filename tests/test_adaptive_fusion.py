@@ -1,5 +1,6 @@
 """The hybrid mode's dense weight, chosen per index from pseudo-queries: recorded, reused, recomputed, overridden."""
 
+import json
 import random
 import shutil
 
@@ -86,3 +87,15 @@ def test_search_uses_the_recorded_weight_and_dense_weight_overrides_it(calibrate
 def test_a_dense_weight_outside_0_to_1_is_an_invalid_query(calibrated, weight):
     with pytest.raises(InvalidQueryError, match="dense weight"):
         calibrated.search("river", dense_weight=weight)
+
+
+def test_cli_info_shows_the_weight_and_search_and_ask_take_dense_weight(run, tmp_path, tiny_bert, tiny_qa):
+    assert run("index", write_notes(tmp_path / "notes", 60), "--model", tiny_bert).exit_code == 0
+    info = json.loads(run("info", "--json").stdout)
+    assert 0 <= info["dense_weight"] <= 1 and "60 pseudo-queries" in info["dense_weight_from"]
+    assert "dense weight" in run("info").stdout
+    dense = [h["id"] for h in json.loads(run("search", "river bridge", "-k", "4", "--mode", "dense", "--json").stdout)]
+    hybrid = json.loads(run("search", "river bridge", "-k", "4", "--dense-weight", "1", "--json").stdout)
+    assert [h["id"] for h in hybrid] == dense
+    answered = run("ask", "Which river?", "--reader", tiny_qa, "--dense-weight", "0.3", "--always-answer", "--json")
+    assert answered.exit_code == 0 and json.loads(answered.stdout)["answers"]

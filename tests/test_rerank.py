@@ -1,5 +1,6 @@
 """`search(rerank=N)`: the reader re-orders the first N results by the score `ask` ranks passages by."""
 
+import json
 import os
 
 import pytest
@@ -92,3 +93,30 @@ def test_reordered_puts_passages_without_a_span_after_the_read_ones():
     ordered = reordered(results[:3], [None, 1.0, 30.0], rest=results[3:])
     assert [r.id for r in ordered] == [2, 1, 0, 3]
     assert ordered[2].score == 3.0 and ordered[2].reader_score is None and ordered[2].retrieval_score == 3.0
+
+
+# -- the command line ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_cli_search_rerank_reads_the_results_in_every_mode_and_inside_filters(run, indexed, tiny_qa, mode):
+    result = run("search", "When did Apollo land?", "--rerank", "--reader", tiny_qa, "--backend", "torch",
+                 "--mode", mode, "--ext", "html", "--ext", "txt", "--json")
+    hits = json.loads(result.stdout)
+    assert hits and all(h["path"].endswith((".html", ".txt")) for h in hits)
+    assert all(h["reader_score"] is not None and h["retrieval_score"] is not None for h in hits)
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+
+
+def test_cli_rerank_takes_how_many_to_read(run, indexed, tiny_qa):
+    hits = json.loads(run("search", "bees", "-k", "3", "--rerank", "2", "--reader", tiny_qa, "--backend", "torch",
+                          "--json").stdout)
+    assert [h["reader_score"] is None for h in hits] == [False, False, True]
+    plain = json.loads(run("search", "bees", "-k", "3", "--json").stdout)
+    assert all(h["reader_score"] is None for h in plain)
+
+
+def test_cli_rerank_and_dense_weight_refuse_bad_values(run, indexed):
+    assert run("search", "bees", "--rerank", "-1").exit_code == 2
+    result = run("search", "bees", "--dense-weight", "1.5")
+    assert result.exit_code == 2 and "--dense-weight" in result.stderr
