@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from .answers import fused_score
 from .results import SearchResult
 
-DEFAULT_RERANK = 20  # passages read per query: measured on SQuAD dev (docs/rerank.md)
+DEFAULT_RERANK = 20  # passages read by `search --rerank` alone: measured on SQuAD dev (docs/rerank.md)
+SERVE_RERANK = DEFAULT_RERANK  # the server's /api/search (and so the web page) and the MCP `search` tool
 
 
 def rerank_many(reader, queries: Sequence[str], results: Sequence[Sequence[SearchResult]], *, n: int,
