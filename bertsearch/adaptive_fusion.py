@@ -76,7 +76,7 @@ def refresh(store: Store, encode: Callable[[list[str]], np.ndarray], *, force: b
     """Compute and record the weight when none is recorded or the passages changed by more than
     RECOMPUTE_FRACTION since; returns the new record (None when the recorded one still holds)."""
     recorded = store.meta(SETTING)
-    current = recorded and recorded.get("train_ratio", TRAIN_RATIO) == TRAIN_RATIO  # else made by another rule
+    current = recorded and recorded.get("train_ratio") == TRAIN_RATIO  # else made by an older rule
     if not force and current and changed_fraction(store, recorded) <= RECOMPUTE_FRACTION:
         return None
     choice = calibrate(store, encode)
@@ -98,13 +98,12 @@ def calibrate(store: Store, encode: Callable[[list[str]], np.ndarray], *, seed: 
     ids = store.passage_id_array()
     curve, queries = pseudo_query_curve(store, encode, seed=seed)
     record = {"passages": int(len(ids)), "max_id": int(ids.max()) if len(ids) else 0, "queries": queries,
-              "prior": PRIOR}
+              "prior": PRIOR, "train_ratio": TRAIN_RATIO}
     if queries < MIN_QUERIES:
         return {**record, "dense_weight": PRIOR, "source": "prior"}
     ratio = curve[1.0] / curve[0.0] if curve[0.0] > 0 else 1.0
     return {**record, "dense_weight": round(float(np.clip(PRIOR * ratio / TRAIN_RATIO, 0.0, 1.0)), 3),
-            "source": "pseudo-queries", "pseudo_ratio": round(ratio, 4), "pseudo_optimum": best_weight(curve),
-            "train_ratio": TRAIN_RATIO}
+            "source": "pseudo-queries", "pseudo_ratio": round(ratio, 4), "pseudo_optimum": best_weight(curve)}
 
 
 def best_weight(curve: dict[float, float]) -> float:
@@ -186,6 +185,8 @@ def describe(record: dict | None) -> str:
         return "the default: not calibrated yet"
     if record.get("source") == "prior":
         return f"the default: {record['queries']} pseudo-queries are too few to calibrate"
+    if "pseudo_ratio" not in record:
+        return "from pseudo-queries by an older rule: the next `index` run chooses it again"
     return (f"from {record['queries']} pseudo-queries: the vectors' MRR {record['pseudo_ratio']} times BM25's, "
             f"against {record['train_ratio']} on SQuAD train")
 

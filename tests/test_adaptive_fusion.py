@@ -47,7 +47,7 @@ def test_the_calibration_is_deterministic_for_a_given_index(calibrated, tmp_path
     assert first == again and first[1] == 60
     calibrated.close()
     shutil.copytree(tmp_path / "index", tmp_path / "copy")
-    with Index(tmp_path / "copy") as copy:
+    with Index(tmp_path / "copy", backend="torch") as copy:  # the backend `add` encodes with on a CPU
         assert adaptive_fusion.calibrate(copy.store, copy.encoder.encode) == copy.store.meta(adaptive_fusion.SETTING)
 
 
