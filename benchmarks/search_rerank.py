@@ -45,7 +45,11 @@ def recall(found) -> dict:
     return {f"top{k}": round(float((found < k).mean()), 4) for k in (1, 5, 20)}
 
 
-def quality(index, questions, vectors, batch: int) -> dict:
+def quality(index, questions, vectors, batch: int, write) -> dict:
+    """Recall of each ranking; `write(report)` after each batch, so a run cut short still reports on a random
+    sample (the questions are taken in a seeded random order)."""
+    order = random.Random(0).sample(range(len(questions)), len(questions))
+    questions, vectors = [questions[i] for i in order], vectors[order]
     found = {"hybrid": [], **{f"rerank {n}": [] for n in READ}}
     started = time.perf_counter()
     for first in range(0, len(questions), batch):
@@ -59,8 +63,11 @@ def quality(index, questions, vectors, batch: int) -> dict:
             for n in READ:
                 head = sorted(by_retrieval[:n], key=lambda r: -fused_score(r.retrieval_score, r.reader_score))
                 found[f"rerank {n}"].append(first_hit([r.text.lower() for r in head + by_retrieval[n:]], answers))
-        print(f"{first + len(chunk)} questions, {time.perf_counter() - started:.0f}s", flush=True)
-    return {"seconds": round(time.perf_counter() - started, 1), **{name: recall(f) for name, f in found.items()}}
+        report = {"questions_done": first + len(chunk), "seconds": round(time.perf_counter() - started, 1),
+                  **{name: recall(f) for name, f in found.items()}}
+        write(report)
+        print(json.dumps(report), flush=True)
+    return report
 
 
 def latency(cache: Path, questions, sample: int) -> dict:
@@ -97,11 +104,16 @@ def main():
         index = Index(args.cache / "index", backend="torch")
         adaptive_fusion.refresh(index.store, index.encoder.encode)  # an index built before adaptive fusion
         vectors = np.load(args.cache / f"questions-every{args.questions_every}.npy")
-        report = {"questions": len(questions), "dense_weight": index.info().dense_weight,
-                  **quality(index, questions, vectors, args.batch)}
+        head = {"questions": len(questions), "dense_weight": index.info().dense_weight, "load_before": load}
+        report = {**head, **quality(index, questions, vectors, args.batch,
+                                    lambda done: write(args.cache, args.step, {**head, **done}))}
     report["load_before"], report["load_after"] = load, os.getloadavg()[0]
-    (args.cache / f"search-rerank-{args.step}.json").write_text(json.dumps(report, indent=1))
+    write(args.cache, args.step, report)
     print(json.dumps(report, indent=1))
+
+
+def write(cache: Path, step: str, report: dict) -> None:
+    (cache / f"search-rerank-{step}.json").write_text(json.dumps({**report, "load_now": os.getloadavg()[0]}, indent=1))
 
 
 if __name__ == "__main__":
