@@ -6,12 +6,12 @@ carries its retrieval and reader scores, so the run also gives rerank=5 and 10 (
 order re-ordered by `answers.fused_score`) and hybrid alone (retrieval order). A hit: a passage holding
 a gold answer (case-insensitive substring), as in hybrid.py.
 
-latency: p50/p95 of `Index.search(q, k=10, rerank=N)` end to end (query encoding included), warm, on
-torch and on ONNX Runtime, the settings taking turns over a fixed sample of questions.
+latency: p50/p95 of `Index.search(q, k=10, rerank=N)` (N = 0 and 20) end to end (query encoding
+included), warm, on torch and on ONNX Runtime, the settings taking turns over a fixed sample of questions.
 
     python benchmarks/adaptive_fusion.py --squad ../shared/data/squad/dev-v1.1.json --questions-every 10 --cache .cache/dev
-    python benchmarks/search_rerank.py quality --cache .cache/dev --questions-every 10
-    python benchmarks/search_rerank.py latency --cache .cache/dev --sample 40
+    OMP_NUM_THREADS=1 python benchmarks/search_rerank.py quality --cache .cache/dev --questions-every 10
+    OMP_NUM_THREADS=1 python benchmarks/search_rerank.py latency --cache .cache/dev --sample 15
 """
 
 import argparse
@@ -72,7 +72,7 @@ def quality(index, questions, vectors, batch: int, write) -> dict:
 
 def latency(cache: Path, questions, sample: int) -> dict:
     chosen = [q for q, _ in random.Random(0).sample(questions, sample)]
-    settings = [(backend, n) for backend in ("torch", "onnx") for n in (0, 10, 20)]
+    settings = [(backend, n) for backend in ("torch", "onnx") for n in (0, 20)]
     indexes = {backend: Index(cache / "index", backend=backend) for backend in ("torch", "onnx")}
     times = {s: [] for s in settings}
     for backend, n in settings:  # warm up: models loaded, graphs exported
