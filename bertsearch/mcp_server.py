@@ -31,7 +31,7 @@ from pydantic import BaseModel, Field
 
 from .errors import BertsearchError
 from .extract import inside_root
-from .rerank import SERVE_RERANK
+from .rerank import DEFAULT_RERANK
 from .search_modes import DEFAULT_MODE, MODES
 
 PASSAGE_CHARS = 400  # a passage in a result: enough to judge it, `get` gives the rest
@@ -141,7 +141,7 @@ def create_mcp_server(index, *, allow_index: str | Path | None = None) -> MCPSer
         before: Annotated[str | None, Field(description="Only documents modified before this ISO date.")] = None,
         rerank: Annotated[int, Field(ge=0, le=MAX_K, description="How many of the first passages the reader "
                                      "re-reads to put the one that answers the query first (0: none, faster).")]
-        = SERVE_RERANK,
+        = DEFAULT_RERANK,
     ) -> Annotated[CallToolResult, SearchOutput]:
         """Find the passages of the user's documents that best match a query, best first.
 

@@ -19,8 +19,9 @@ from collections.abc import Sequence
 from .answers import fused_score
 from .results import SearchResult
 
-DEFAULT_RERANK = 20  # passages read by `search --rerank` alone: measured on SQuAD dev (docs/rerank.md)
-SERVE_RERANK = DEFAULT_RERANK  # the server's /api/search (and so the web page) and the MCP `search` tool
+# Passages read by `search --rerank` given alone, by the MCP `search` tool and by the web page's searches
+# (on by default there, off for the library, the CLI and /api/search: docs/rerank.md says why).
+DEFAULT_RERANK = 20
 
 
 def rerank_many(reader, queries: Sequence[str], results: Sequence[Sequence[SearchResult]], *, n: int,

@@ -50,7 +50,6 @@ from .request_batcher import DEFAULT_MAX_BATCH, DEFAULT_MAX_PENDING, DEFAULT_WIN
 from .errors import BertsearchError, PathNotAllowedError
 from .extract import inside_root
 from .guard import DEFAULT_MAX_BODY_BYTES, Guard, is_loopback
-from .rerank import SERVE_RERANK
 from .results import AskResult, DocumentInfo, Passage, SearchResult
 from .search_modes import DEFAULT_MODE, MODES
 
@@ -110,8 +109,8 @@ class RetrievalParams(BaseModel):
 class SearchParams(RetrievalParams):
     """What `GET /api/search` takes: the options of `bertsearch search`."""
 
-    rerank: int = Field(SERVE_RERANK, ge=0, le=MAX_K, description="How many of the first results the reader "
-                        "re-orders as ask ranks passages (0: none).")
+    rerank: int = Field(0, ge=0, le=MAX_K, description="How many of the first results the reader re-orders as "
+                        "ask ranks passages (0: none; the web page asks for 20).")
 
 
 class AskParams(RetrievalParams):

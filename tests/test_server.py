@@ -14,7 +14,6 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from bertsearch import Index, InvalidSettingError
-from bertsearch.rerank import SERVE_RERANK
 from bertsearch.server import MAX_K, create_app
 
 LOCAL = "http://127.0.0.1:8765"
@@ -71,15 +70,14 @@ def error(response, status: int, kind: str) -> str:
 def test_search_gives_the_json_of_search_json(client, index):
     served = client.get("/api/search", params={"q": "tower in Paris", "k": 3})
     assert served.status_code == 200
-    expected = index.search("tower in Paris", k=3, rerank=SERVE_RERANK)  # re-ranked by default (docs/rerank.md)
-    assert same(served.json(), [dataclasses.asdict(r) for r in expected])
+    assert same(served.json(), [dataclasses.asdict(r) for r in index.search("tower in Paris", k=3)])
 
 
 def test_search_takes_rerank_and_dense_weight(client, index):
-    plain = client.get("/api/search", params={"q": "tower in Paris", "k": 3, "rerank": 0, "dense_weight": 0.2})
-    expected = index.search("tower in Paris", k=3, dense_weight=0.2)
-    assert same(plain.json(), [dataclasses.asdict(r) for r in expected])
-    assert all(r["reader_score"] is None for r in plain.json())
+    served = client.get("/api/search", params={"q": "tower in Paris", "k": 3, "rerank": 5, "dense_weight": 0.2})
+    expected = index.search("tower in Paris", k=3, rerank=5, dense_weight=0.2)
+    assert same(served.json(), [dataclasses.asdict(r) for r in expected])
+    assert all(r["reader_score"] is not None for r in served.json())
     error(client.get("/api/search", params={"q": "x", "dense_weight": 2}), 422, "InvalidRequest")
     error(client.get("/api/ask", params={"q": "x", "rerank": 5}), 422, "InvalidRequest")
 
