@@ -6,11 +6,14 @@ carries its retrieval and reader scores, so the run also gives rerank=5 and 10 (
 order re-ordered by `answers.fused_score`) and hybrid alone (retrieval order). A hit: a passage holding
 a gold answer (case-insensitive substring), as in hybrid.py.
 
+hybrid: hybrid alone, at the index's own dense weight and at 0.6, every question (no reader).
+
 latency: p50/p95 of `Index.search(q, k=10, rerank=N)` (N = 0 and 20) end to end (query encoding
 included), warm, on torch and on ONNX Runtime, the settings taking turns over a fixed sample of questions.
 
     python benchmarks/adaptive_fusion.py --squad ../shared/data/squad/dev-v1.1.json --questions-every 10 --cache .cache/dev
     OMP_NUM_THREADS=1 python benchmarks/search_rerank.py quality --cache .cache/dev --questions-every 10
+    python benchmarks/search_rerank.py hybrid --cache .cache/dev --questions-every 10
     OMP_NUM_THREADS=1 python benchmarks/search_rerank.py latency --cache .cache/dev --sample 15
 """
 
@@ -70,6 +73,16 @@ def quality(index, questions, vectors, batch: int, write) -> dict:
     return report
 
 
+def hybrid(index, questions, vectors) -> dict:
+    """Hybrid alone (no reader), at the index's own weight and at the train-tuned 0.6, every question."""
+    rows = {}
+    for name, weight in (("own", None), ("0.6", 0.6)):
+        ranked = index.search_many([q for q, _ in questions], k=20, vectors=vectors, dense_weight=weight)
+        rows[name] = recall([first_hit([r.text.lower() for r in results], [a.lower() for a in answers if a.strip()])
+                             for (_, answers), results in zip(questions, ranked)])
+    return rows
+
+
 def latency(cache: Path, questions, sample: int) -> dict:
     chosen = [q for q, _ in random.Random(0).sample(questions, sample)]
     settings = [(backend, n) for backend in ("torch", "onnx") for n in (0, 20)]
@@ -89,7 +102,7 @@ def latency(cache: Path, questions, sample: int) -> dict:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=("quality", "latency"))
+    parser.add_argument("step", choices=("quality", "hybrid", "latency"))
     parser.add_argument("--squad", default="../shared/data/squad/dev-v1.1.json")
     parser.add_argument("--cache", type=Path, default=Path(".cache/dev"))
     parser.add_argument("--questions-every", type=int, default=10)
@@ -97,23 +110,30 @@ def main():
     parser.add_argument("--sample", type=int, default=40)
     args = parser.parse_args()
     questions = questions_of(args.squad, args.cache, args.questions_every)
-    load = os.getloadavg()[0]
+    load, name = os.getloadavg()[0], f"{args.step}-every{args.questions_every}"
     if args.step == "latency":
         report = latency(args.cache, questions, args.sample)
+    elif args.step == "hybrid":
+        index = Index(args.cache / "index", backend="torch")
+        vectors_file = args.cache / f"questions-every{args.questions_every}.npy"
+        if not vectors_file.exists():
+            np.save(vectors_file, index.encoder.encode([q for q, _ in questions]))
+        report = {"questions": len(questions), "dense_weight": index.info().dense_weight,
+                  **hybrid(index, questions, np.load(vectors_file))}
     else:
         index = Index(args.cache / "index", backend="torch")
         adaptive_fusion.refresh(index.store, index.encoder.encode)  # an index built before adaptive fusion
         vectors = np.load(args.cache / f"questions-every{args.questions_every}.npy")
         head = {"questions": len(questions), "dense_weight": index.info().dense_weight, "load_before": load}
         report = {**head, **quality(index, questions, vectors, args.batch,
-                                    lambda done: write(args.cache, args.step, {**head, **done}))}
+                                    lambda done: write(args.cache, name, {**head, **done}))}
     report["load_before"], report["load_after"] = load, os.getloadavg()[0]
-    write(args.cache, args.step, report)
+    write(args.cache, name, report)
     print(json.dumps(report, indent=1))
 
 
-def write(cache: Path, step: str, report: dict) -> None:
-    (cache / f"search-rerank-{step}.json").write_text(json.dumps({**report, "load_now": os.getloadavg()[0]}, indent=1))
+def write(cache: Path, name: str, report: dict) -> None:
+    (cache / f"search-rerank-{name}.json").write_text(json.dumps({**report, "load_now": os.getloadavg()[0]}, indent=1))
 
 
 if __name__ == "__main__":

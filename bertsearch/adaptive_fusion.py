@@ -19,11 +19,11 @@ passage without the sentence is the one to find.
    corpus against BM25.
 3. The weight is PRIOR scaled by that ratio over the same ratio on SQuAD train
    (TRAIN_RATIO), where PRIOR was tuned, and kept within 0 to 1. Why not the
-   curve's own best weight: pseudo-queries are not questions. With its sentence
-   taken out, the passage shares fewer rare words with the query than the
-   passage holding an answer shares with a question, so they favour the
-   vectors (their optimum is 0.8 on SQuAD train where questions' is 0.6), and
-   their curve is flat near its top, so its argmax moves with noise. Adding the
+   curve's own best weight: pseudo-queries are not questions. They favour the
+   vectors (their optimum is 0.8 on SQuAD train where questions' is 0.6; likely
+   because, with its sentence taken out, the passage shares fewer rare words
+   with the query than an answer's passage shares with a question), and their
+   curve is flat near its top, so its argmax moves with noise. Adding the
    train offset to the argmax, and shrinking toward the prior by the number of
    pseudo-queries, were measured too; both lose on SQuAD dev or where the
    encoder is weak (docs/rerank.md).
