@@ -29,8 +29,9 @@ passage without the sentence is the one to find.
    encoder is weak (docs/rerank.md).
 
 The choice is recorded in the index's settings ("fusion"), with the passage
-count and largest passage id it saw and the TRAIN_RATIO it used; `refresh` (at the end of `Index.add`, under
-the writer lock: readers never write) computes it again once more than
+count and largest passage id it saw and the TRAIN_RATIO it used; `refresh`
+(at the end of `Index.add` and `remove`, under the writer lock: readers never
+write) computes it again once more than
 RECOMPUTE_FRACTION of the passages have changed. Under MIN_QUERIES pseudo-queries
 the prior is kept.
 """
@@ -43,6 +44,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import fusion
+from .retrieval import Retriever
 from .store import Store
 
 SETTING = "fusion"
@@ -134,8 +136,6 @@ def pseudo_query_curve(store: Store, encode: Callable[[list[str]], np.ndarray], 
     with tempfile.TemporaryDirectory(prefix="bertsearch-fusion-") as folder:
         scratch = _scratch_store(folder, texts, by_id)
         try:
-            from .retrieval import Retriever
-
             retriever = Retriever(scratch, encode)
             for q, (target, (query, _)) in enumerate(cloze.items()):
                 dense, lexical = retriever.hybrid_candidates(query, queries[q : q + 1], fusion.CANDIDATES)
