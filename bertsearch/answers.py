@@ -81,6 +81,11 @@ def rank_answers(question: str, passages: Sequence[SearchResult], spans: Sequenc
                      confidence=answers[0].confidence)
 
 
+def fused_score(retrieval_score: float, reader_score: float) -> float:
+    """The score `ask` ranks answers and passages by (and `search --rerank` passages): BERTserini's fusion."""
+    return (1 - READER_WEIGHT) * retrieval_score + READER_WEIGHT * reader_score
+
+
 def distinct(answers: list[Answer]) -> list[Answer]:
     """Drop each answer that overlaps a better one in the same file: alternatives say something new."""
     kept: list[Answer] = []
@@ -111,6 +116,6 @@ def _answer(span: Span, passage: SearchResult) -> Answer:
         text=span.text, score=span.score, path=passage.path, start=passage.start + span.start,
         end=passage.start + span.end, line=passage.line + passage.text.count("\n", 0, span.start),
         passage=passage.text, passage_start=span.start, passage_end=span.end, retrieval_score=passage.score,
-        rank_score=(1 - READER_WEIGHT) * passage.score + READER_WEIGHT * span.score,
+        rank_score=fused_score(passage.score, span.score),
         page=passage.page, section=passage.section,
     )

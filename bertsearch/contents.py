@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import chunking
+from . import adaptive_fusion, chunking
 from .errors import DocumentNotFoundError, InvalidQueryError
 from .filters import Filters
 from .ingest import printable
@@ -39,6 +39,8 @@ class Contents:
             encoded_with=", ".join(store.meta("encoded_with") or []) or None,
             faiss=store.faiss_kind() or ("Flat" if counts["passages"] else None),  # indexes from before kinds: Flat
             faiss_setting=store.faiss_setting(),
+            dense_weight=adaptive_fusion.effective_weight(store),
+            dense_weight_from=adaptive_fusion.describe(store.meta(adaptive_fusion.SETTING)),
         )
 
     def documents(self, *, path: str | None = None, limit: int | None = None, offset: int = 0) -> list[DocumentInfo]:

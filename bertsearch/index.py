@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import answers, ingest
+from . import adaptive_fusion, answers, ingest
+from .adaptive_fusion import check_dense_weight, recorded_weight
 from .confidence import check_min_confidence
 from .contents import Contents
 from .errors import BertsearchError, IndexNotFoundError, InvalidQueryError
@@ -22,6 +23,7 @@ from .filters import Filters
 from .ingest import IndexReport
 from .loading import ModelLoader
 from .lock import writer_lock
+from .rerank import check_rerank, rerank_many
 from .results import AskResult, SearchResult
 from .retrieval import Retriever, clean_query
 from .search_modes import DEFAULT_MODE, check_mode
@@ -133,6 +135,8 @@ class Index(Contents):
                 report = ingester.add(roots, chunks)
                 if ingester.encoded_with:
                     self._models.record_encoded_with(store, ingester.encoded_with)
+                if report.added or report.updated or report.removed:
+                    self._refresh_fusion(store)
                 from .classify.labelling import label_new_documents
 
                 report.labelled = label_new_documents(store, device=self._models.device,
@@ -158,7 +162,14 @@ class Index(Contents):
         """Remove documents: files, or every document inside a folder. Returns the paths removed."""
         store = self.store  # IndexNotFoundError before the lock, which would create the folder
         with writer_lock(self.path, self._lock_timeout):
-            return ingest.remove(store, paths)
+            removed = ingest.remove(store, paths)
+            if removed and self._has_encoder():
+                self._refresh_fusion(store)
+            return removed
+
+    def _refresh_fusion(self, store: Store) -> None:
+        """Choose the hybrid mode's dense weight again if the passages changed enough (adaptive_fusion.py)."""
+        adaptive_fusion.refresh(store, lambda texts: self._models.encoder(store, bulk=True).encode(texts))
 
     def watch(self, paths: Iterable[str | Path], *, on_update=None, notify=None, **options) -> "Watcher":
         """Keep the index in step with folders until the returned Watcher's `stop()`.
@@ -185,7 +196,8 @@ class Index(Contents):
 
     def search(self, query: str, *, k: int = 10, mode: str = DEFAULT_MODE, path: str | None = None,
                ext: str | Sequence[str] | None = None, after=None, before=None,
-               label: str | None = None) -> list[SearchResult]:
+               label: str | None = None, rerank: int | None = None,
+               dense_weight: float | None = None) -> list[SearchResult]:
         """The `k` passages that best match `query`, best first.
 
         `mode`: "hybrid" (default: BM25 and vectors fused), "dense" (vectors only;
@@ -194,22 +206,35 @@ class Index(Contents):
         (modification time: a date, datetime or ISO string) keep only matching
         documents, as does `label` (the label `label()` gave them); all are applied
         inside the search: `k` results come back whenever `k` passages match.
+
+        `rerank=N` has the reader read the first N results and re-order them as `ask`
+        ranks passages (`rerank.py`; each result then carries `retrieval_score` and
+        `reader_score`). `dense_weight` (0 to 1) overrides the hybrid mode's weight of
+        the vectors, which is otherwise the index's own (`adaptive_fusion.py`).
         """
         return self.search_many([query], k=k, mode=mode, path=path, ext=ext, after=after, before=before,
-                                label=label)[0]
+                                label=label, rerank=rerank, dense_weight=dense_weight)[0]
 
     def search_many(self, queries: Sequence[str], *, k: int = 10, mode: str = DEFAULT_MODE, path: str | None = None,
                     ext: str | Sequence[str] | None = None, after=None, before=None, label: str | None = None,
-                    vectors: "np.ndarray | None" = None) -> list[list[SearchResult]]:
-        """`search` for each query, the queries encoded in one batch (faster than one at a time).
-        `vectors`: the queries' own (one row each, from `index.encoder`), if already encoded."""
+                    vectors: "np.ndarray | None" = None, rerank: int | None = None,
+                    dense_weight: float | None = None) -> list[list[SearchResult]]:
+        """`search` for each query, the queries encoded in one batch (faster than one at a time) and,
+        with `rerank`, read in one reader batch. `vectors`: the queries' own (one row each, from
+        `index.encoder`), if already encoded."""
         queries = [clean_query(query) for query in queries]
         if k < 1:
             raise InvalidQueryError("k must be at least 1")
+        read = check_rerank(rerank)
+        if read:
+            found = self.search_many(queries, k=max(k, read), mode=mode, path=path, ext=ext, after=after,
+                                     before=before, label=label, vectors=vectors, dense_weight=dense_weight)
+            return rerank_many(self.reader, queries, found, n=read, k=k)
         filters = Filters(path, (ext,) if isinstance(ext, str) else tuple(ext or ()), after, before, label)
         mode = check_mode(mode)
         self._require_encoder()  # a reader must not record an encoder: that is the first writer's
-        retriever = Retriever(self.store, lambda texts: self.encoder.encode(texts))
+        weight = check_dense_weight(dense_weight) if dense_weight is not None else recorded_weight(self.store)
+        retriever = Retriever(self.store, lambda texts: self.encoder.encode(texts), dense_weight=weight)
         return retriever.search_many(queries, k=k, mode=mode, filters=filters, vectors=vectors)
 
     def _has_encoder(self) -> bool:
@@ -223,10 +248,11 @@ class Index(Contents):
 
     def ask(self, question: str, *, k: int = 10, alternatives: int = 3, mode: str = DEFAULT_MODE,
             path: str | None = None, ext: str | Sequence[str] | None = None, after=None, before=None,
-            label: str | None = None, always_answer: bool = False, min_confidence: float | None = None) -> AskResult:
+            label: str | None = None, always_answer: bool = False, min_confidence: float | None = None,
+            dense_weight: float | None = None) -> AskResult:
         """The best answer to `question` and up to `alternatives` others, read from the `k` best passages.
 
-        `mode` and the filters are those of `search`. Answers and passages are
+        `mode`, the filters and `dense_weight` are those of `search`. Answers and passages are
         ranked by retrieval and reader scores fused (see `answers.py`). Every
         answer has a `confidence`, the estimated probability that it is right
         (`confidence.py`). When the best answer's is under `min_confidence`
@@ -237,12 +263,12 @@ class Index(Contents):
         """
         return self.ask_many([question], k=k, alternatives=alternatives, mode=mode, path=path, ext=ext,
                              after=after, before=before, label=label, always_answer=always_answer,
-                             min_confidence=min_confidence)[0]
+                             min_confidence=min_confidence, dense_weight=dense_weight)[0]
 
     def ask_many(self, questions: Sequence[str], *, k: int = 10, alternatives: int = 3, mode: str = DEFAULT_MODE,
                  path: str | None = None, ext: str | Sequence[str] | None = None, after=None, before=None,
                  label: str | None = None, always_answer: bool = False,
-                 min_confidence: float | None = None) -> list[AskResult]:
+                 min_confidence: float | None = None, dense_weight: float | None = None) -> list[AskResult]:
         """`ask` for each question: the questions are encoded in one batch and read in one reader batch."""
         if alternatives < 0:
             raise InvalidQueryError("alternatives must be at least 0")
@@ -252,7 +278,7 @@ class Index(Contents):
         with_cosines = answers.needs_cosines(reader) and questions and self._has_encoder()
         vectors = self.encoder.encode(questions) if with_cosines else None
         retrieved = self.search_many(questions, k=k, mode=mode, path=path, ext=ext, after=after, before=before,
-                                     label=label, vectors=vectors)
+                                     label=label, vectors=vectors, dense_weight=dense_weight)
         return answers.read_and_rank(questions, retrieved, reader=reader, store=self.store, question_vectors=vectors,
                                      wanted=1 + alternatives, min_confidence=min_confidence,
                                      always_answer=always_answer)

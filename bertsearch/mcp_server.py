@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field
 
 from .errors import BertsearchError
 from .extract import inside_root
+from .rerank import DEFAULT_RERANK
 from .search_modes import DEFAULT_MODE, MODES
 
 PASSAGE_CHARS = 400  # a passage in a result: enough to judge it, `get` gives the rest
@@ -143,12 +144,17 @@ def create_mcp_server(index, *, allow_index: str | Path | None = None) -> MCPSer
         ext: Annotated[list[str] | None, Field(description="Only these file extensions, e.g. ['md', 'pdf'].")] = None,
         after: Annotated[str | None, Field(description="Only documents modified on or after this ISO date.")] = None,
         before: Annotated[str | None, Field(description="Only documents modified before this ISO date.")] = None,
+        rerank: Annotated[int, Field(ge=0, le=MAX_K, description="How many of the first passages the reader "
+                                     "re-reads to put the one that answers the query first (0: none, faster).")]
+        = DEFAULT_RERANK,
     ) -> Annotated[CallToolResult, SearchOutput]:
         """Find the passages of the user's documents that best match a query, best first.
 
         Returns each passage's path, line, character span and score, with its text cut to a few hundred
-        characters; call `get` with the path and span to read more."""
-        hits = _call(index.search, query, k=k, mode=mode, path=path, ext=ext, after=after, before=before)
+        characters; call `get` with the path and span to read more. The first `rerank` passages are
+        ordered as `ask` orders what it reads, so the passage that answers a question comes first."""
+        hits = _call(index.search, query, k=k, mode=mode, path=path, ext=ext, after=after, before=before,
+                     rerank=rerank)
         return _result(SearchOutput(hits=[_hit(h) for h in hits]))
 
     @tool(annotations=read_only)

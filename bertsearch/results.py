@@ -16,7 +16,11 @@ class SearchResult:
     mode), the document's `path`, the passage's character span `start`-`end` in the
     document's text, the `line` it starts on, its `text` and its passage `id`; the `page`
     (or slide) it starts on and its `section`, the heading path it sits under
-    (`Installation > Linux`), each None where the document has none."""
+    (`Installation > Linux`), each None where the document has none.
+
+    When the search was re-ranked by the reader (`rerank=N`), `score` is the fused score
+    the results are ordered by, `retrieval_score` the search's own and `reader_score`
+    the reader's best span in the passage (both None when the passage was not read)."""
 
     score: float
     path: str
@@ -27,6 +31,8 @@ class SearchResult:
     id: int
     page: int | None = None
     section: str | None = None
+    retrieval_score: float | None = None
+    reader_score: float | None = None
 
 
 @dataclass
@@ -95,6 +101,8 @@ class IndexInfo:
     encoded_with: str | None = None  # which backends and precisions computed the vectors: "onnx int8, torch bf16"
     faiss: str | None = None  # the vector index's kind, a FAISS factory string: "Flat", "HNSW32", "IVF1024,Flat"
     faiss_setting: str = "auto"  # "auto" (the kind follows the size, docs/scale.md) or the kind forced with --faiss
+    dense_weight: float | None = None  # the hybrid mode's weight of the vectors, chosen for this index (adaptive_fusion)
+    dense_weight_from: str | None = None  # how it was chosen
 
     def to_dict(self) -> dict:
         """The JSON of `bertsearch info --json`."""

@@ -3,7 +3,8 @@
 - "dense": the query vector against the vector index (cosine), filters as an id selector.
 - "bm25": the query's words against SQLite FTS5, filters inside the query.
 - "hybrid": each side nominates `fusion.CANDIDATES` passages, every candidate gets
-  both scores, and `fusion.fuse` combines them.
+  both scores, and `fusion.fuse` combines them with the dense weight given (the
+  index's own, `adaptive_fusion`, when `Index` searches).
 
 A `Retriever` takes queries already checked and, for the modes that need them,
 their vectors (`encode` is called for those not given), so eval and the
@@ -36,8 +37,9 @@ def clean_query(query: str) -> str:
 class Retriever:
     """Searches one Store in any mode; `encode` turns a list of queries into an (n, dim) array."""
 
-    def __init__(self, store: Store, encode: Callable[[list[str]], np.ndarray]):
+    def __init__(self, store: Store, encode: Callable[[list[str]], np.ndarray], *, dense_weight: float | None = None):
         self.store, self.encode = store, encode
+        self.dense_weight = dense_weight  # hybrid's weight of the dense side (None: fusion.DENSE_WEIGHT)
 
     def search_many(self, queries: Sequence[str], *, k: int, mode: str, filters: Filters = Filters(),
                     vectors: np.ndarray | None = None) -> list[list[SearchResult]]:
@@ -76,12 +78,17 @@ class Retriever:
         return [(i, s) for s, i in zip(scores[0].tolist(), ids[0].tolist()) if i >= 0]
 
     def _hybrid(self, query: str, vector, k: int, filters: Filters, allowed) -> list[tuple[int, float]]:
-        """Each side nominates candidates; each candidate gets both scores; the two are fused."""
-        wanted = max(k, fusion.CANDIDATES)
+        cosine, bm25 = self.hybrid_candidates(query, vector, max(k, fusion.CANDIDATES), filters, allowed)
+        return fusion.fuse(cosine, bm25, self.dense_weight)[:k]
+
+    def hybrid_candidates(self, query: str, vector, wanted: int, filters: Filters = Filters(),
+                          allowed: Sequence[int] | None = None) -> tuple[dict[int, float], dict[int, float]]:
+        """Hybrid's candidates, before fusion: each side nominates `wanted` passages and every candidate
+        gets both scores, (cosine by id, BM25 by id: only passages holding a query word)."""
         cosine = dict(self._dense(vector, wanted, allowed))
         bm25 = self.store.bm25_scores(query, filters)
         nominated = heapq.nlargest(wanted, bm25, key=bm25.get)
         missing = [i for i in nominated if i not in cosine]
         if missing:
             cosine.update(zip(missing, (self.store.vectors(missing) @ vector[0]).tolist()))
-        return fusion.fuse(cosine, bm25)[:k]
+        return cosine, bm25

@@ -86,8 +86,8 @@ RETRY = (errors.ServerBusyError, errors.IndexLockedError)
 Mode = Literal[MODES]
 
 
-class SearchParams(BaseModel):
-    """What `GET /api/search` takes: the options of `bertsearch search`."""
+class RetrievalParams(BaseModel):
+    """What `/api/search` and `/api/ask` both take: the query, how many passages, the mode and the filters."""
 
     model_config = ConfigDict(extra="forbid")
     q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="The query.")
@@ -97,6 +97,8 @@ class SearchParams(BaseModel):
     ext: list[str] = Field([], max_length=20, description="Only documents with these extensions.")
     after: str | None = Field(None, max_length=40, description="Only documents modified at or after (ISO date).")
     before: str | None = Field(None, max_length=40, description="Only documents modified before (ISO date).")
+    dense_weight: float | None = Field(None, ge=0, le=1, description="Weight of the vectors in hybrid mode "
+                                       "(default: the index's own).")
 
     def key(self, *exclude: str) -> tuple:
         """The parameters other than the query, hashable: requests with equal keys are batched together."""
@@ -104,7 +106,14 @@ class SearchParams(BaseModel):
                      for name, v in self.model_dump(exclude={"q", *exclude}).items())
 
 
-class AskParams(SearchParams):
+class SearchParams(RetrievalParams):
+    """What `GET /api/search` takes: the options of `bertsearch search`."""
+
+    rerank: int = Field(0, ge=0, le=MAX_K, description="How many of the first results the reader re-orders as "
+                        "ask ranks passages (0: none; the web page asks for 20).")
+
+
+class AskParams(RetrievalParams):
     """What `/api/ask` takes (query string or JSON body): the options of `bertsearch ask`."""
 
     alternatives: int = Field(3, ge=0, le=MAX_ALTERNATIVES, description="How many other answers.")

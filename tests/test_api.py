@@ -58,7 +58,7 @@ def test_info_is_a_dataclass_whose_dict_is_info_json(index):
     assert json.loads(printed) == index.info().to_dict()
     assert list(json.loads(printed)) == ["index", "documents", "passages", "model", "pooling", "dim",
                                          "passage_tokens", "overlap_tokens", "size_bytes", "generation", "encoded_with",
-                                         "faiss", "faiss_setting"]
+                                         "faiss", "faiss_setting", "dense_weight", "dense_weight_from"]
 
 
 def test_documents_are_listed_by_path_with_their_passage_counts(index, folder):

@@ -73,6 +73,15 @@ def test_search_gives_the_json_of_search_json(client, index):
     assert same(served.json(), [dataclasses.asdict(r) for r in index.search("tower in Paris", k=3)])
 
 
+def test_search_takes_rerank_and_dense_weight(client, index):
+    served = client.get("/api/search", params={"q": "tower in Paris", "k": 3, "rerank": 5, "dense_weight": 0.2})
+    expected = index.search("tower in Paris", k=3, rerank=5, dense_weight=0.2)
+    assert same(served.json(), [dataclasses.asdict(r) for r in expected])
+    assert all(r["reader_score"] is not None for r in served.json())
+    error(client.get("/api/search", params={"q": "x", "dense_weight": 2}), 422, "InvalidRequest")
+    error(client.get("/api/ask", params={"q": "x", "rerank": 5}), 422, "InvalidRequest")
+
+
 def test_search_takes_the_mode_and_the_filters(client, index):
     served = client.get("/api/search", params={"q": "dance", "mode": "bm25", "ext": ["md"]}).json()
     assert [r["path"] for r in served] == [r.path for r in index.search("dance", mode="bm25", ext="md")]

@@ -91,6 +91,11 @@ def retrieval_options(command):
     return command
 
 
+dense_weight_option = click.option(
+    "--dense-weight", type=click.FloatRange(0, 1), metavar="W",
+    help="Weight of the vectors in hybrid mode, 0 to 1 (default: the index's own, chosen when indexing; see info).")
+
+
 def retrieval_filters(mode, path_glob, ext, after, before, label) -> dict:
     return {"mode": mode, "path": path_glob, "ext": ext, "after": after, "before": before, "label": label}
 

@@ -6,8 +6,9 @@ import textwrap
 
 import click
 
-from .options import (backend_option, device_option, friendly_errors, index_option, json_option, quiet_transformers,
-                      retrieval_filters, retrieval_options)
+from ..rerank import DEFAULT_RERANK
+from .options import (backend_option, dense_weight_option, device_option, friendly_errors, index_option, json_option,
+                      quiet_transformers, retrieval_filters, retrieval_options)
 from .output import cite, highlight, snippet, wrap
 
 
@@ -15,18 +16,24 @@ from .output import cite, highlight, snippet, wrap
 @click.argument("query")
 @index_option
 @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True, help="How many passages.")
+@click.option("--rerank", type=click.IntRange(min=0), is_flag=False, flag_value=DEFAULT_RERANK, default=0, metavar="[N]",
+              help=f"Have the reader read the first N results (alone: {DEFAULT_RERANK}) and re-order them as ask ranks passages.")
+@click.option("--reader", envvar="BERTSEARCH_READER", help="Question-answering model for --rerank (env BERTSEARCH_READER; default: the bundled reader).")
 @retrieval_options
+@dense_weight_option
 @device_option
 @backend_option
 @json_option
 @friendly_errors
-def search(query, index_path, k, mode, path_glob, ext, after, before, label, device, backend, as_json):
+def search(query, index_path, k, rerank, reader, mode, path_glob, ext, after, before, label, dense_weight, device,
+           backend, as_json):
     """Find the passages that best match QUERY, in meaning and in words."""
     from ..index import Index
 
     quiet_transformers()
-    with Index(index_path, device=device, backend=backend) as idx:
-        results = idx.search(query, k=k, **retrieval_filters(mode, path_glob, ext, after, before, label))
+    with Index(index_path, device=device, reader=reader, backend=backend) as idx:
+        results = idx.search(query, k=k, rerank=rerank, dense_weight=dense_weight,
+                             **retrieval_filters(mode, path_glob, ext, after, before, label))
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(r) for r in results], indent=2, ensure_ascii=False))
         return
@@ -47,12 +54,13 @@ def search(query, index_path, k, mode, path_glob, ext, after, before, label, dev
               help="Answer only when the best answer's confidence is at least P (default: the cut fitted with the reader).")
 @click.option("--always-answer", is_flag=True, help="Give the best answer even when its confidence is under the cut.")
 @retrieval_options
+@dense_weight_option
 @device_option
 @backend_option
 @json_option
 @friendly_errors
 def ask(question, index_path, k, alternatives, reader, min_confidence, always_answer, mode, path_glob, ext, after,
-        before, label, device, backend, as_json):
+        before, label, dense_weight, device, backend, as_json):
     """Answer QUESTION from the indexed documents, citing file and position.
 
     Each answer comes with its confidence: the estimated probability that it is
@@ -62,7 +70,7 @@ def ask(question, index_path, k, alternatives, reader, min_confidence, always_an
     quiet_transformers()
     with Index(index_path, device=device, reader=reader, backend=backend) as idx:
         result = idx.ask(question, k=k, alternatives=alternatives, always_answer=always_answer,
-                         min_confidence=min_confidence, **retrieval_filters(mode, path_glob, ext, after, before, label))
+                         min_confidence=min_confidence, dense_weight=dense_weight, **retrieval_filters(mode, path_glob, ext, after, before, label))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return
@@ -99,6 +107,8 @@ def info(index_path, as_json):
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
+    if "dense_weight" in data:
+        data["dense_weight"] = f"{data['dense_weight']} ({data.pop('dense_weight_from')})"
     width = max(map(len, data))
     for key, value in data.items():
         if key == "size_bytes":

@@ -7,6 +7,7 @@
 const $ = (selector) => document.querySelector(selector);
 const FILTERS = ["mode", "path", "ext", "after", "before"];
 const TOKEN_KEY = "bertsearch-token";
+const PAGE_RERANK = 20; // the page's searches are re-ordered by the reader, as ask orders passages (docs/rerank.md)
 
 class Unauthorized extends Error {}
 
@@ -134,7 +135,9 @@ async function runQuery(params) {
   document.title = `${q} · bertsearch`;
   setStatus(kind === "ask" ? "Reading…" : "Searching…");
   try {
-    const body = await api(`/api/${kind}?${apiQuery(params)}`);
+    const query = apiQuery(params);
+    if (kind === "search" && !query.has("rerank")) query.set("rerank", PAGE_RERANK);
+    const body = await api(`/api/${kind}?${query}`);
     setStatus("");
     if (kind === "ask") renderAnswer(body);
     else renderPassages(body, "Passages");
