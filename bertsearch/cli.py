@@ -47,9 +47,9 @@ def device_option(command):
 
 def backend_option(command):
     return click.option(
-        "--backend", type=click.Choice(["torch", "onnx"]), envvar="BERTSEARCH_BACKEND",
-        help="Run the models with torch or ONNX Runtime (env BERTSEARCH_BACKEND; default: ONNX Runtime on a "
-             "CPU-only machine, torch with a GPU).",
+        "--backend", type=click.Choice(["torch", "onnx", "openvino"]), envvar="BERTSEARCH_BACKEND",
+        help="Run the models with torch, ONNX Runtime or OpenVINO (env BERTSEARCH_BACKEND; default on a CPU-only "
+             "machine: OpenVINO where installed, else ONNX Runtime for queries and torch for indexing; torch with a GPU).",
     )(command)
 
 
