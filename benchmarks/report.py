@@ -115,10 +115,14 @@ def render_reader(result: dict) -> list[str]:
                  f"{w['max_length']} tokens, stride {w['stride']}, answers up to {w['max_answer_length']} tokens, "
                  f"{result['batch_size']} windows per forward pass; {result['rounds']} round(s). Model: {speed['model']}.")
     lines.append("")
+    against_bf16 = any("vs_torch_bf16" in r for r in speed["rows"])
     rows = [[r["name"], spread(r["questions_per_s"], "{:.2f}"),
              spread(r["vs_peer_same_precision"], "{:.2f}×") if "vs_peer_same_precision" in r else "",
-             spread(r["vs_peer_fp32"], "{:.2f}×") if "vs_peer_fp32" in r else ""] for r in speed["rows"]]
-    lines += table(["contender", "questions/s", "× pipeline same precision", "× pipeline fp32"], rows)
+             spread(r["vs_peer_fp32"], "{:.2f}×") if "vs_peer_fp32" in r else "",
+             *([spread(r["vs_torch_bf16"], "{:.2f}×") if "vs_torch_bf16" in r else ""] if against_bf16 else [])]
+            for r in speed["rows"]]
+    lines += table(["contender", "questions/s", "× pipeline same precision", "× pipeline fp32",
+                    *(["× bertsearch bf16 (torch autocast)"] if against_bf16 else [])], rows)
     if "default_cpu_precision" in result:
         lines += [f"bertsearch's default precision on this CPU: {result['default_cpu_precision']} "
                   "(bf16 where the CPU has bf16 instructions, see `bertsearch/device.py`); the pipeline's is fp32.", ""]
