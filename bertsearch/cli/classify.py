@@ -1,4 +1,4 @@
-"""`bertsearch classify train|predict|eval|label`: a thin layer over `bertsearch.Classifier` (registered by cli.py)."""
+"""`bertsearch classify train|predict|eval|label`: a thin layer over `bertsearch.Classifier` (registered in `bertsearch.cli`)."""
 
 import json
 import sys
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .cli import _quiet_transformers, device_option, friendly_errors, index_option, json_option, wait_option
+from .options import device_option, friendly_errors, index_option, json_option, quiet_transformers, wait_option
 
 ZERO_SHOT_HELP = "Zero-shot: comma-separated label names to score the texts against (no trained classifier needed)."
 
@@ -51,10 +51,10 @@ def train(data, folders, out_dir, method, model, pooling, text_column, label_col
           batch_size, max_length, held_out, patience, resume, device, quiet, as_json):
     """Train a classifier on DATA (TSV, CSV or JSONL with a text and a label
     per row) or on --from-folders ROOT, and save it in --out."""
-    from .classify import Classifier
-    from .classify.finetune import Recipe
+    from ..classify import Classifier
+    from ..classify.finetune import Recipe
 
-    _quiet_transformers()
+    quiet_transformers()
     examples = _training_examples(data, folders, text_column, label_column, model, pooling, device)
     recipe = Recipe(epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, max_length=max_length,
                     held_out=held_out, patience=patience)
@@ -72,15 +72,15 @@ def train(data, folders, out_dir, method, model, pooling, text_column, label_col
 
 
 def _training_examples(data, folders, text_column, label_column, model, pooling, device):
-    from .classify import examples_from_folders, load_examples
+    from ..classify import examples_from_folders, load_examples
 
     if bool(data) == bool(folders):
         raise click.UsageError("give either DATA or --from-folders ROOT")
     if data:
         return load_examples(data, text_column=text_column, label_column=label_column)
-    from .chunking import DEFAULT_OVERLAP_TOKENS, DEFAULT_PASSAGE_TOKENS
-    from .encoder import Encoder
-    from .checkpoints import DEFAULT_ENCODER
+    from ..chunking import DEFAULT_OVERLAP_TOKENS, DEFAULT_PASSAGE_TOKENS
+    from ..encoder import Encoder
+    from ..checkpoints import DEFAULT_ENCODER
 
     tokenizer = Encoder(model or DEFAULT_ENCODER, pooling=pooling, device="cpu")  # only its tokenizer chunks
     return examples_from_folders(folders, tokenizer.token_spans, passage_tokens=DEFAULT_PASSAGE_TOKENS,
@@ -89,7 +89,7 @@ def _training_examples(data, folders, text_column, label_column, model, pooling,
 
 def _remove_checkpoints(out_dir: Path) -> None:
     """Training finished and the classifier is saved: the per-epoch checkpoints are not needed any more."""
-    from .classify.finetune import BEST, CHECKPOINT
+    from ..classify.finetune import BEST, CHECKPOINT
 
     for name in (CHECKPOINT, BEST):
         (out_dir / name).unlink(missing_ok=True)
@@ -133,7 +133,7 @@ def predict(args, labels, template, model, top, device, as_json):
 def eval_command(args, labels, template, model, text_column, label_column, device, as_json):
     """Score the classifier in DIR (or --labels, zero-shot) on labelled DATA:
     accuracy, macro-F1, per-label precision/recall, confusion matrix, calibration."""
-    from .classify import load_examples
+    from ..classify import load_examples
 
     classifier, rest = _classifier_and_rest(args, labels, template, model, device)
     if len(rest) != 1:
@@ -162,9 +162,9 @@ def format_evaluation(result) -> str:
 
 def _classifier_and_rest(args, labels, template, model, device):
     """The classifier (loaded from the first argument, or zero-shot over --labels) and the remaining arguments."""
-    from .classify import Classifier
+    from ..classify import Classifier
 
-    _quiet_transformers()
+    quiet_transformers()
     if labels:
         return Classifier.zero_shot(labels.split(","), template=template, model=model, device=device), args
     if not args:
@@ -190,9 +190,9 @@ def label(classifier_dir, index_path, device, wait, quiet, as_json):
     `search --label L` / `ask --label L`; `info` counts the labels."""
     import dataclasses
 
-    from .index import Index
+    from ..index import Index
 
-    _quiet_transformers()
+    quiet_transformers()
     with Index(index_path, device=device, lock_timeout=wait) as idx:
         report = idx.label(classifier_dir, progress=not quiet)
     if as_json:
