@@ -1,15 +1,15 @@
 """Which library runs the models: torch (the reference, GPUs, training), OpenVINO or ONNX Runtime (CPUs).
 
 `--backend torch|onnx|openvino` or $BERTSEARCH_BACKEND choose. By default, on a
-CPU-only machine, everything runs on OpenVINO where it is installed (the
-`openvino` extra): bf16 on AMX / AVX-512 BF16, about 2x torch's bf16 autocast in
-bulk, with the same rankings and answers on the quality bars, and a cold start
-like ONNX Runtime's (docs/onnx.md). Without it, queries (search, ask) use ONNX
-Runtime, which starts in a fraction of torch's time, and indexing (`bulk`) and
-the processes that stay up use torch, whose bf16 autocast encodes about 4x
-faster than ONNX Runtime's fp32 warm. A machine with an NVIDIA driver, or a
-`--device` other than cpu, means torch. Any backend's vectors answer another's
-queries (at least 99.7% same top-1, measured). Choosing imports no model library.
+CPU-only machine, the backend is chosen per workload, as measured (docs/onnx.md):
+one-shot queries (search, ask) run on ONNX Runtime, which starts fastest;
+indexing (`bulk`) and the processes that stay up (serve, mcp, watch:
+`resident_backend`) run on OpenVINO where it is installed (the `openvino`
+extra: bf16 on AMX / AVX-512 BF16, about 2x torch's bf16 autocast), else on
+torch, whose bf16 autocast encodes about 4x faster than ONNX Runtime's fp32 once
+loaded. A machine with an NVIDIA driver, or a `--device` other than cpu, means
+torch. Any backend's vectors answer another's queries (at least 99% same top-1,
+measured). Choosing imports no model library.
 
 Precisions: torch runs fp32, bf16 or fp16 (`device.effective_precision`);
 ONNX Runtime fp32 or int8 (dynamic quantization); OpenVINO fp32 or bf16. "auto"
@@ -33,9 +33,10 @@ GRAPH_BACKENDS = ("onnx", "openvino")  # the backends that run the exported ONNX
 
 def choose_backend(backend: str | None = None, device: str | None = None, precision: str = "auto", *,
                    bulk: bool = False) -> str:
-    """The backend asked for (argument, else $BERTSEARCH_BACKEND), else the measured default: OpenVINO on a CPU
-    where it is installed; else ONNX Runtime for queries and torch for `bulk` encoding. A device other than the
-    CPU, or a precision only one backend runs (fp16: torch; int8: ONNX Runtime), decides it too."""
+    """The backend asked for (argument, else $BERTSEARCH_BACKEND), else the measured default on a CPU: ONNX
+    Runtime for queries, and OpenVINO (where installed, else torch) for `bulk` encoding. A device other than the
+    CPU, or a precision only some backends run (fp16: torch; int8: ONNX Runtime; bf16: OpenVINO or torch),
+    decides it too."""
     chosen = (backend or os.environ.get("BERTSEARCH_BACKEND") or "").strip().lower()
     if chosen and chosen not in BACKENDS:
         raise InvalidSettingError(f"the backend must be one of {', '.join(BACKENDS)}, not {chosen!r}")
@@ -55,20 +56,19 @@ def choose_backend(backend: str | None = None, device: str | None = None, precis
         return "torch"
     if precision == "int8":
         return "onnx" if _onnxruntime_installed() else "torch"
-    if openvino_installed():
-        return "openvino"
     if bulk or precision == "bf16" or not _onnxruntime_installed():
-        return "torch"
+        return "openvino" if openvino_installed() else "torch"
     return "onnx"
 
 
-def resident_backend() -> str | None:
-    """The backend of a process that stays up (`serve`, `mcp`, `watch`): $BERTSEARCH_BACKEND if set, else the
-    default (None: OpenVINO where installed), else torch. Start-up, where ONNX Runtime wins, is paid once there;
-    warm, torch bf16 read and encoded about 4x faster than ONNX Runtime fp32 on the project's CPU (docs/onnx.md)."""
-    if os.environ.get("BERTSEARCH_BACKEND") or openvino_installed():
+def resident_backend(device: str | None = None) -> str | None:
+    """The backend of a process that stays up (`serve`, `mcp`, `watch`): None ($BERTSEARCH_BACKEND, or a device
+    other than the CPU, decides) if set, else the bulk default, OpenVINO or torch. Start-up, where ONNX Runtime
+    wins, is paid once there; warm, OpenVINO bf16 and torch bf16 read and encode several times faster than ONNX
+    Runtime fp32 on the project's CPU (docs/onnx.md)."""
+    if os.environ.get("BERTSEARCH_BACKEND") or not (device is None or device == "cpu"):
         return None
-    return "torch"
+    return choose_backend(device=device, bulk=True)
 
 
 def cpu_precision_setting() -> str | None:

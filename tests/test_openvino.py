@@ -1,5 +1,5 @@
-"""The OpenVINO backend runs the cached ONNX graphs: torch's vectors and spans in fp32, close ones in bf16,
-chosen by default on a CPU where it is installed, recorded truthfully in the index."""
+"""The OpenVINO backend runs the cached ONNX graphs: torch's vectors and spans in fp32, close ones in bf16;
+by default on a CPU where it is installed it indexes and serves; the index records it truthfully."""
 
 import threading
 
@@ -76,17 +76,22 @@ def test_one_compiled_model_serves_several_threads(tiny_bert):
         np.testing.assert_allclose(found, np.tile(alone, (8, 1)), atol=1e-6)
 
 
-def test_on_a_cpu_with_openvino_it_is_the_default_for_every_workload(monkeypatch):
+def test_on_a_cpu_with_openvino_it_indexes_and_serves_and_onnx_runtime_answers_one_shot_queries(monkeypatch):
     monkeypatch.delenv("BERTSEARCH_BACKEND", raising=False)
     monkeypatch.delenv("BERTSEARCH_CPU_PRECISION", raising=False)
     monkeypatch.setattr("bertsearch.backends._gpu_visible", lambda: False)
-    assert choose_backend() == choose_backend(bulk=True) == "openvino"
-    assert resident_backend() is None  # serve, mcp and watch take the default too
-    assert choose_backend(device="cuda") == "torch"
-    assert choose_backend(precision="fp16") == "torch"  # a precision only one backend runs decides it
-    assert choose_backend(precision="int8") == "onnx"
+    assert choose_backend(bulk=True) == "openvino"  # indexing: the fastest in bulk
+    assert resident_backend() == resident_backend("cpu") == "openvino"  # serve, mcp, watch: warm throughput
+    assert choose_backend() == "onnx"  # search and ask: the fastest start
+    assert choose_backend(precision="bf16") == "openvino"
+    assert choose_backend(device="cuda", bulk=True) == "torch"
+    assert resident_backend("cuda") is None  # the device decides: torch
+    assert choose_backend(precision="fp16", bulk=True) == "torch"  # a precision only one backend runs decides it
+    assert choose_backend(precision="int8", bulk=True) == "onnx"
     monkeypatch.setattr("bertsearch.backends._gpu_visible", lambda: True)
-    assert choose_backend() == "torch"
+    assert choose_backend(bulk=True) == resident_backend() == "torch"
+    monkeypatch.setenv("BERTSEARCH_BACKEND", "onnx")
+    assert resident_backend() is None  # the environment decides
 
 
 def test_openvino_precision_is_bf16_where_the_cpu_computes_it_natively(monkeypatch):

@@ -45,7 +45,7 @@ def backend_option(command):
     return click.option(
         "--backend", type=click.Choice(["torch", "onnx", "openvino"]), envvar="BERTSEARCH_BACKEND",
         help="Run the models with torch, ONNX Runtime or OpenVINO (env BERTSEARCH_BACKEND; default on a CPU-only "
-             "machine: OpenVINO where installed, else ONNX Runtime for queries and torch for indexing; torch with a GPU).",
+             "machine: ONNX Runtime for queries, OpenVINO where installed (else torch) for indexing; torch with a GPU).",
     )(command)
 
 
