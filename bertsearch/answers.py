@@ -12,7 +12,7 @@ answer.
 import math
 from collections.abc import Sequence
 
-from .confidence import Candidate
+from .confidence import SPANS_PER_WINDOW, Candidate
 from .reader import Span
 from .results import Answer, AskResult, SearchResult
 
@@ -21,6 +21,31 @@ from .results import Answer, AskResult, SearchResult
 # 96.5% -> 97.9%, best answer F1 68.4 -> 74.3). See docs/benchmarks.md and
 # benchmarks/rerank.py. The weight suits the hybrid score's scale; other modes are untuned.
 READER_WEIGHT = 0.2
+
+
+def needs_cosines(reader) -> bool:
+    """Whether the reader's confidence model reads each passage's cosine to the question."""
+    return "cosine" in reader.confidence.features
+
+
+def read_and_rank(questions: Sequence[str], retrieved: Sequence[Sequence[SearchResult]], *, reader, store,
+                  question_vectors=None, wanted: int, min_confidence: float | None = None,
+                  always_answer: bool = False) -> list[AskResult]:
+    """Each question's AskResult: its retrieved passages read in one reader batch for all the questions,
+    then ranked. `question_vectors` (one row per question) give the cosines when `needs_cosines(reader)`."""
+    found = reader.read_batch(questions, [[p.text for p in passages] for passages in retrieved],
+                              top_n=None, per_window=max(wanted, SPANS_PER_WINDOW))
+    return [rank_answers(question, passages, spans, confidence=reader.confidence, wanted=wanted,
+                         cosines=None if question_vectors is None else cosines(store, question_vectors[n], passages),
+                         min_confidence=min_confidence, always_answer=always_answer)
+            for n, (question, passages, spans) in enumerate(zip(questions, retrieved, found))]
+
+
+def cosines(store, vector, passages: Sequence[SearchResult]) -> list[float]:
+    """Each passage's cosine similarity to the question whose vector this is, whatever the search mode."""
+    if not passages:
+        return []
+    return (store.vectors([p.id for p in passages]) @ vector).tolist()
 
 
 def rank_answers(question: str, passages: Sequence[SearchResult], spans: Sequence[Span], *, confidence,

@@ -5,6 +5,8 @@ FAISS file is derived from it, so `repair` rebuilds it (and removes files a
 crashed writer left behind).
 """
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,6 +39,18 @@ class CheckReport:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+def check_index(store: Store, *, repair: bool = False, lock: Callable[[], AbstractContextManager]) -> CheckReport:
+    """`check_store`; with `repair`, if anything is amiss, `repair_store` under `lock()` (the writer lock),
+    then check again."""
+    report = check_store(store)
+    if repair and (report.problems or report.notes):
+        with lock():
+            done = repair_store(store)
+        report = check_store(store)
+        report.repaired = done
+    return report
 
 
 def check_store(store: Store) -> CheckReport:

@@ -69,6 +69,24 @@ class Skipped:
     folder: bool = False  # a folder that could not be listed: what was indexed inside it is kept
 
 
+def inside_root(root: Path, given: str | Path) -> Path:
+    """`given` (relative to `root`, or absolute) resolved, for servers that may index only inside `root`
+    (`serve --allow-index`, the MCP `index` tool). PathNotAllowedError unless it exists and it, and every
+    file under it (links followed), lies inside `root`."""
+    from .errors import PathNotAllowedError
+
+    root = Path(root).resolve()
+    resolved = (root / given).resolve()
+    if not resolved.is_relative_to(root):
+        raise PathNotAllowedError(f"{str(given)!r} is outside the folder this server may index")
+    if not resolved.exists():
+        raise PathNotAllowedError(f"{str(given)!r} does not exist inside the folder this server may index")
+    for found in find_files([resolved], follow_links=True):  # every link, to refuse any that leaves root
+        if isinstance(found, Path) and not found.resolve().is_relative_to(root):
+            raise PathNotAllowedError(f"{str(given)!r} holds a link to {found}, outside the folder this server may index")
+    return resolved
+
+
 def find_files(paths: Iterable[Path], exclude: Path | None = None,
                follow_links: bool = False) -> Iterator[Path | Skipped]:
     """Yield the files under `paths`, recursively, skipping hidden entries and editors' leftovers.

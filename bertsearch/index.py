@@ -1,9 +1,11 @@
 """The library's front door: `Index(path)` with add, remove, search, ask and ways to read what it holds.
 
-`Index` opens the folder (`store.Store`), loads the encoder and reader on first
-use, checks arguments and holds the writer lock; the work is done by `ingest`
-(add, remove), `retrieval` (the search modes) and `answers` (ranking what the
-reader found).
+`Index` opens the folder (`store.Store`), checks arguments and holds the writer
+lock; the work is done by `ingest` (add, remove), `retrieval` (the search
+modes), `answers` (reading passages and ranking what the reader found),
+`classify.labelling` (labels), `check` and `watch`. `loading.ModelLoader` loads
+the encoder and reader on first use; `contents.Contents` is the half that reads
+what the index holds (info, documents, passages).
 """
 
 import os
@@ -11,14 +13,16 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import answers, chunking, ingest
-from .confidence import SPANS_PER_WINDOW, check_min_confidence
-from .errors import BertsearchError, DocumentNotFoundError, IndexNotFoundError, InvalidQueryError
+from . import answers, ingest
+from .confidence import check_min_confidence
+from .contents import Contents
+from .errors import BertsearchError, IndexNotFoundError, InvalidQueryError
 from .extract import MAX_FILE_BYTES
 from .filters import Filters
 from .ingest import IndexReport
+from .loading import ModelLoader
 from .lock import writer_lock
-from .results import AskResult, DocumentInfo, IndexInfo, Passage, SearchResult
+from .results import AskResult, SearchResult
 from .retrieval import Retriever, clean_query
 from .search_modes import DEFAULT_MODE, check_mode
 from .store import Store
@@ -40,7 +44,7 @@ def default_index_path() -> Path:
     return Path(os.environ.get("BERTSEARCH_INDEX") or DEFAULT_INDEX)
 
 
-class Index:
+class Index(Contents):
     """A searchable index of documents, kept in one folder.
 
     The encoder and passage settings are fixed when the index is created and
@@ -60,12 +64,10 @@ class Index:
                  max_file_bytes: int | None = MAX_FILE_BYTES, backend: str | None = None):
         self.path = Path(path) if path else default_index_path()
         self._lock_timeout, self._max_file_bytes = lock_timeout, max_file_bytes
-        self._model, self._pooling, self._device, self._precision = model, pooling, device, precision
-        self._backend = backend  # None: $BERTSEARCH_BACKEND, else the measured default (backends.choose_backend)
+        self._models = ModelLoader(model=model, pooling=pooling, device=device, precision=precision,
+                                   backend=backend, reader=reader)
         self._chunks = {"passage_tokens": passage_tokens, "overlap_tokens": overlap_tokens}
-        self._reader_name = reader
-        self._store = self._reader = None
-        self._encoders = {}  # by backend: indexing and queries may each have theirs (backends.choose_backend)
+        self._store = None
         self._encoder_recorded = False  # once the index records its encoder, it never forgets it
 
     # -- opening ------------------------------------------------------------
@@ -78,39 +80,19 @@ class Index:
     def _open(self, create: bool) -> Store:
         if self._store is None:
             self._store = Store(self.path, create=create)
-            ingest.check_settings(self._store, model=self._model, pooling=self._pooling, chunks=self._chunks)
+            ingest.check_settings(self._store, model=self._models.model, pooling=self._models.pooling,
+                                  chunks=self._chunks)
         return self._store
 
     @property
     def encoder(self) -> "Encoder":
         """The encoder for queries, loaded on first use."""
-        return self._load_encoder(bulk=False)
-
-    def _load_encoder(self, *, bulk: bool) -> "Encoder":
-        """The encoder for indexing (`bulk`: the backend that encodes fastest in bulk) or for queries (the one
-        that starts fastest), loaded on first use; one encoder serves both when both choose the same backend."""
-        from .backends import choose_backend, load_encoder
-        from .checkpoints import DEFAULT_ENCODER
-
-        backend = choose_backend(self._backend, self._device, self._precision, bulk=bulk)
-        if backend not in self._encoders:
-            stored = self.store.meta("encoder") or {}
-            encoder = load_encoder(self._model or stored.get("model") or DEFAULT_ENCODER,
-                                   pooling=self._pooling or stored.get("pooling"), device=self._device,
-                                   precision=self._precision, backend=backend)
-            self.store.record_encoder(encoder.fingerprint)
-            self._encoders[backend] = encoder
-        return self._encoders[backend]
+        return self._models.encoder(self.store, bulk=False)
 
     @property
     def reader(self) -> "Reader":
         """The question-answering reader, loaded on first use."""
-        if self._reader is None:
-            from .backends import load_reader
-
-            self._reader = load_reader(self._reader_name, device=self._device, precision=self._precision,
-                                       backend=self._backend)
-        return self._reader
+        return self._models.reader()
 
     # -- writing ------------------------------------------------------------
 
@@ -130,15 +112,18 @@ class Index:
         with ingest.undone_if_nothing_committed(self.path, close=self._close_store):
             with writer_lock(self.path, self._lock_timeout):
                 store = self._open(create=True)
-                chunks = ingest.chunk_settings(store, self._chunks,
-                                               lambda: self._load_encoder(bulk=True).max_length - 2)
-                ingester = ingest.Ingester(store, lambda: self._load_encoder(bulk=True), exclude=self.path,
-                                           notify=notify, max_file_bytes=self._max_file_bytes, progress=progress,
+                bulk_encoder = lambda: self._models.encoder(store, bulk=True)  # noqa: E731
+                chunks = ingest.chunk_settings(store, self._chunks, lambda: bulk_encoder().max_length - 2)
+                ingester = ingest.Ingester(store, bulk_encoder, exclude=self.path, notify=notify,
+                                           max_file_bytes=self._max_file_bytes, progress=progress,
                                            follow_links=follow_links)
                 report = ingester.add(roots, chunks)
                 if report.passages_encoded:
-                    self._record_encoded_with(store)
-                report.labelled = self._label_new_documents(notify)
+                    self._models.record_encoded_with(store)
+                from .classify.labelling import label_new_documents
+
+                report.labelled = label_new_documents(store, device=self._models.device,
+                                                      precision=self._models.precision, notify=notify)
                 return report
 
     def label(self, classifier: "str | Path | Classifier", *, progress: bool = False) -> "LabelReport":
@@ -149,45 +134,12 @@ class Index:
         `add` labels new and changed documents with it too. How a document's label
         comes from its passages: `classify.labelling`.
         """
-        from .classify import Classifier
+        from .classify.labelling import label_index, open_classifier
 
-        folder = None if isinstance(classifier, Classifier) else Path(classifier).resolve()
-        if folder is not None:
-            classifier = Classifier.load(folder, device=self._device, precision=self._precision)
+        classifier, folder = open_classifier(classifier, device=self._models.device, precision=self._models.precision)
         with writer_lock(self.path, self._lock_timeout):
-            return self._label(classifier, folder, None, progress)
-
-    def _label(self, classifier: "Classifier", folder: Path | None, document_ids, progress: bool = False) -> "LabelReport":
-        from .classify.labelling import label_index
-
-        if not self._has_encoder():
-            raise IndexNotFoundError(f"the index at {self.path} has nothing indexed yet: run 'bertsearch index PATH' first")
-        return label_index(self.store, classifier, folder=folder, document_ids=document_ids, progress=progress)
-
-    def _label_new_documents(self, notify) -> int:
-        """Label what `add` wrote, when the index was labelled with a saved classifier."""
-        from .classify import Classifier
-        from .errors import ClassifierNotFoundError
-
-        labeller = self.store.meta("labeller") or {}
-        todo = self.store.unlabelled_documents() if labeller.get("classifier") else []
-        if not todo:
-            return 0
-        try:
-            classifier = Classifier.load(labeller["classifier"], device=self._device, precision=self._precision)
-        except ClassifierNotFoundError as error:
-            if notify:
-                notify(f"new documents left unlabelled: {error}")
-            return 0
-        return self._label(classifier, Path(labeller["classifier"]), todo).documents
-
-    def _record_encoded_with(self, store: Store) -> None:
-        """Remember which backend and precision computed the index's vectors ("onnx int8", "torch bf16", ...)."""
-        from .backends import describe
-
-        used, encoder = store.meta("encoded_with") or [], describe(self._load_encoder(bulk=True))
-        if encoder not in used:
-            store.set_meta("encoded_with", [*used, encoder])
+            self._require_encoder()
+            return label_index(self.store, classifier, folder=folder, progress=progress)
 
     def remove(self, paths: Iterable[str | Path]) -> list[str]:
         """Remove documents: files, or every document inside a folder. Returns the paths removed."""
@@ -212,15 +164,9 @@ class Index:
         `repair=True` (taking the writer lock) rebuilds the vector file from SQLite
         and removes leftovers of an interrupted write, then checks again.
         """
-        from .check import check_store, repair_store
+        from .check import check_index
 
-        report = check_store(self.store)
-        if repair and (report.problems or report.notes):
-            with writer_lock(self.path, self._lock_timeout):
-                done = repair_store(self.store)
-            report = check_store(self.store)
-            report.repaired = done
-        return report
+        return check_index(self.store, repair=repair, lock=lambda: writer_lock(self.path, self._lock_timeout))
 
     # -- searching ----------------------------------------------------------
 
@@ -249,8 +195,7 @@ class Index:
             raise InvalidQueryError("k must be at least 1")
         filters = Filters(path, (ext,) if isinstance(ext, str) else tuple(ext or ()), after, before, label)
         mode = check_mode(mode)
-        if not self._has_encoder():  # a reader must not record an encoder: that is the first writer's
-            raise IndexNotFoundError(f"the index at {self.path} has nothing indexed yet: run 'bertsearch index PATH' first")
+        self._require_encoder()  # a reader must not record an encoder: that is the first writer's
         retriever = Retriever(self.store, lambda texts: self.encoder.encode(texts))
         return retriever.search_many(queries, k=k, mode=mode, filters=filters, vectors=vectors)
 
@@ -258,6 +203,10 @@ class Index:
         if not self._encoder_recorded:
             self._encoder_recorded = self.store.meta("encoder") is not None
         return self._encoder_recorded
+
+    def _require_encoder(self) -> None:
+        if not self._has_encoder():
+            raise IndexNotFoundError(f"the index at {self.path} has nothing indexed yet: run 'bertsearch index PATH' first")
 
     def ask(self, question: str, *, k: int = 10, alternatives: int = 3, mode: str = DEFAULT_MODE,
             path: str | None = None, ext: str | Sequence[str] | None = None, after=None, before=None,
@@ -286,71 +235,14 @@ class Index:
             raise InvalidQueryError("alternatives must be at least 0")
         check_min_confidence(min_confidence)
         questions = [clean_query(question) for question in questions]
-        reader, wanted = self.reader, 1 + alternatives
-        model = reader.confidence
-        needs_cosines = "cosine" in model.features
-        vectors = self.encoder.encode(questions) if needs_cosines and questions and self._has_encoder() else None
+        reader = self.reader
+        with_cosines = answers.needs_cosines(reader) and questions and self._has_encoder()
+        vectors = self.encoder.encode(questions) if with_cosines else None
         retrieved = self.search_many(questions, k=k, mode=mode, path=path, ext=ext, after=after, before=before,
                                      label=label, vectors=vectors)
-        found = reader.read_batch(questions, [[p.text for p in passages] for passages in retrieved],
-                                  top_n=None, per_window=max(wanted, SPANS_PER_WINDOW))
-        return [answers.rank_answers(question, passages, spans, confidence=model, wanted=wanted,
-                                     cosines=self._cosines(vectors[n], passages) if needs_cosines else None,
-                                     min_confidence=min_confidence, always_answer=always_answer)
-                for n, (question, passages, spans) in enumerate(zip(questions, retrieved, found))]
-
-    def _cosines(self, vector, passages: Sequence[SearchResult]) -> list[float]:
-        """Each passage's cosine similarity to the question whose vector this is, whatever the search mode."""
-        if not passages:
-            return []
-        return (self.store.vectors([p.id for p in passages]) @ vector).tolist()
-
-    # -- reading what the index holds ---------------------------------------
-
-    def info(self) -> IndexInfo:
-        """Counts, encoder, passage settings, size and generation of the index."""
-        store = self.store
-        encoder, chunks, counts = store.meta("encoder") or {}, store.meta("chunking") or {}, store.counts()
-        return IndexInfo(
-            index=str(self.path.resolve()), documents=counts["documents"], passages=counts["passages"],
-            model=encoder.get("model"), pooling=encoder.get("pooling"), dim=encoder.get("dim"),
-            passage_tokens=chunks.get("passage_tokens"), overlap_tokens=chunks.get("overlap_tokens"),
-            size_bytes=store.size_on_disk(), generation=store.generation,
-            labels=store.label_counts() if store.meta("labeller") else None,
-            encoded_with=", ".join(store.meta("encoded_with") or []) or None,
-        )
-
-    def documents(self, *, path: str | None = None, limit: int | None = None, offset: int = 0) -> list[DocumentInfo]:
-        """The indexed documents, by path; `path` is a glob as in `search`; `limit`/`offset` page through them."""
-        if (limit is not None and limit < 0) or offset < 0:
-            raise InvalidQueryError("limit and offset must be at least 0")
-        return self.store.document_list(Filters(path), limit=limit, offset=offset)
-
-    def document(self, id_or_path: int | str | Path) -> DocumentInfo:
-        """One document, by id or path (as indexed, or relative to the working folder)."""
-        if isinstance(id_or_path, bool) or not isinstance(id_or_path, (int, str, Path)):
-            raise InvalidQueryError(f"give a document id or path, not {id_or_path!r}")
-        store = self.store
-        found = store.document_info(id_or_path if isinstance(id_or_path, int) else str(id_or_path))
-        if found is None and not isinstance(id_or_path, int):
-            found = store.document_info(str(Path(id_or_path).expanduser().resolve()))
-        if found is None:
-            raise DocumentNotFoundError(f"no document {ingest.printable(id_or_path)} in the index at {self.path}")
-        return found
-
-    def passages(self, *, path: str | None = None, document_id: int | None = None,
-                 ids: Sequence[int] | None = None) -> list[Passage]:
-        """Stored passages, by path then position; `path` is a glob as in `search`, `document_id`
-        one document's, `ids` these passage ids (the `id` of a SearchResult)."""
-        return self.store.passage_list(Filters(path), document_id=document_id, ids=None if ids is None else list(ids))
-
-    def document_text(self, id_or_path: int | str | Path) -> str:
-        """The document's text as indexed, rebuilt from its passages at their character offsets.
-
-        Text between passages (blank lines, say) is not stored: it comes back as the
-        line breaks that keep every passage on its line, padded with spaces.
-        """
-        return chunking.join_passages(self.store.passage_list(document_id=self.document(id_or_path).id))
+        return answers.read_and_rank(questions, retrieved, reader=reader, store=self.store, question_vectors=vectors,
+                                     wanted=1 + alternatives, min_confidence=min_confidence,
+                                     always_answer=always_answer)
 
     def close(self) -> None:
         self._close_store()

@@ -30,7 +30,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from .errors import BertsearchError
-from .extract import find_files
+from .extract import inside_root
 from .search_modes import DEFAULT_MODE, MODES
 
 PASSAGE_CHARS = 400  # a passage in a result: enough to judge it, `get` gives the rest
@@ -209,7 +209,7 @@ def create_mcp_server(index, *, allow_index: str | Path | None = None) -> MCPSer
         ) -> Annotated[CallToolResult, IndexOutput]:
             """Index files and folders (new and changed files only; files deleted from a folder are dropped),
             so that search and ask find them. Only paths inside the folder this server was allowed are accepted."""
-            report = _call(index.add, [_inside(root, p) for p in paths])
+            report = _call(lambda: index.add([inside_root(root, p) for p in paths]))
             return _result(IndexOutput(
                 added=report.added, updated=report.updated, removed=report.removed, unchanged=report.unchanged,
                 skipped=[f"{s.path}: {s.reason}" for s in report.skipped], passages_encoded=report.passages_encoded,
@@ -319,16 +319,3 @@ def _last_update(index) -> str | None:
     """When the most recently indexed document was indexed."""
     latest = [d.indexed_at for d in index.documents() if d.indexed_at]
     return max(latest) if latest else None
-
-
-def _inside(root: Path, given: str) -> Path:
-    """`given` (relative to `root`, or absolute) resolved; a tool error unless it, and every file under it, lies inside."""
-    resolved = (root / given).resolve()
-    if not resolved.is_relative_to(root):
-        raise ToolError(f"{given!r} is outside {root}, the only folder this server may index")
-    if not resolved.exists():
-        raise ToolError(f"{given!r} does not exist inside {root}")
-    for found in find_files([resolved]):
-        if isinstance(found, Path) and not found.is_relative_to(root):
-            raise ToolError(f"{given!r} holds a link to {found}, outside {root}, the only folder this server may index")
-    return resolved

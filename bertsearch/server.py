@@ -48,7 +48,7 @@ from starlette.exceptions import HTTPException
 from . import errors
 from .request_batcher import DEFAULT_MAX_BATCH, DEFAULT_MAX_PENDING, DEFAULT_WINDOW_S, Batcher
 from .errors import BertsearchError, PathNotAllowedError
-from .extract import find_files
+from .extract import inside_root
 from .guard import DEFAULT_MAX_BODY_BYTES, Guard, is_loopback
 from .results import AskResult, DocumentInfo, Passage, SearchResult
 from .search_modes import DEFAULT_MODE, MODES
@@ -280,26 +280,13 @@ class _Writer:
         return await asyncio.get_running_loop().run_in_executor(self._executor, method, *args)
 
     def add(self, paths: list[str]) -> dict:
-        report = self._open().add([self._inside(p) for p in paths])
+        report = self._open().add([inside_root(self.root, p) for p in paths])
         data = dataclasses.asdict(report)
         data["skipped"] = [{"path": str(s.path), "reason": s.reason} for s in report.skipped]
         return data
 
     def remove(self, path: str) -> list[str]:
-        return self._open().remove([self._inside(path)])
-
-    def _inside(self, given: str) -> Path:
-        """`given` (relative to ROOT, or absolute) resolved; PathNotAllowedError unless it, and every file
-        under it, lies inside ROOT."""
-        resolved = (self.root / given).resolve()
-        if not resolved.is_relative_to(self.root):
-            raise PathNotAllowedError(f"{given!r} is outside the folder this server may index")
-        if not resolved.exists():
-            raise PathNotAllowedError(f"{given!r} does not exist inside the folder this server may index")
-        for found in find_files([resolved], follow_links=True):  # every link, to refuse any that leaves ROOT
-            if isinstance(found, Path) and not found.resolve().is_relative_to(self.root):
-                raise PathNotAllowedError(f"{given!r} holds a link to {found}, outside the folder this server may index")
-        return resolved
+        return self._open().remove([inside_root(self.root, path)])
 
     def _open(self):
         from .index import Index

@@ -7,9 +7,10 @@ there is. The vector index (`vectors.VectorIndex`) is derived: saved as a file
 named after its generation, and rebuilt from SQLite when the file for the
 current generation is missing or disagrees. Vector ids are passage row ids.
 
-Every line of SQL lives here and in `schema.py` (the tables, their migrations,
-and the condition a `Filters` becomes): documents, passages, BM25 queries, and
-the integrity checks `check.py` reports. No other module touches `Store.db`.
+Every line of SQL lives here, in `store_parts.py` (the parts of `Store` that
+only it uses: document labels, BM25 queries, the integrity checks `check.py`
+reports) and in `schema.py` (the tables, their migrations, and the condition a
+`Filters` becomes). No other module touches `Store.db`.
 
 Readers need no lock: `snapshot()` reads SQLite in one transaction, and the
 vector index is (re)loaded for the generation that transaction sees, so a
@@ -18,7 +19,6 @@ writes vector files or deletes stale ones; a reader that finds its file gone
 rebuilds from SQLite.
 """
 
-import functools
 import json
 import os
 import sqlite3
@@ -30,29 +30,18 @@ import numpy as np
 import sqlite_utils
 
 from . import vectors as vector_files
-from .bm25 import FTS_TABLE, match_expression
 from .chunking import Chunk
 from .errors import CorruptIndexError, EncoderMismatchError, IndexNotFoundError
 from .filters import Filters
 from .results import DocumentInfo, Passage
 from .schema import filter_condition, migrate, now
+from .store_parts import Bm25Queries, IntegrityChecks, LabelRows, serialized
 from .vectors import VectorIndex
 
 DB_NAME = "index.db"
 VECTOR_BATCH = 10_000  # vectors read from SQLite at a time
 PASSAGE_COLUMNS = "p.id, p.document_id, p.seq, d.path, p.start, p.end, p.line, p.text"
 PASSAGES_JOIN = "passages p join documents d on d.id = p.document_id"
-
-
-def _serialized(method):
-    """Run a Store method under its thread lock: one transaction at a time on the shared connection."""
-
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        with self._lock:
-            return method(self, *args, **kwargs)
-
-    return wrapper
 
 
 class _Snapshot:
@@ -66,14 +55,14 @@ class _Snapshot:
         self._store, self._began = store, False
 
     def __enter__(self) -> None:
-        self._store._lock.acquire()
+        self._store.thread_lock.acquire()
         try:
             conn = self._store.db.conn
             if not conn.in_transaction:
                 conn.execute("BEGIN")
                 self._began = True
         except BaseException:
-            self._store._lock.release()
+            self._store.thread_lock.release()
             raise
 
     def __exit__(self, *exc) -> None:
@@ -81,11 +70,13 @@ class _Snapshot:
             if self._began:
                 self._store.db.conn.rollback()  # nothing to keep: this transaction only reads
         finally:
-            self._store._lock.release()
+            self._store.thread_lock.release()
 
 
-class Store:
-    """One index folder. Open it with `Store(folder)`; `create=True` makes a new one."""
+class Store(LabelRows, Bm25Queries, IntegrityChecks):
+    """One index folder. Open it with `Store(folder)`; `create=True` makes a new one.
+
+    Its label rows, BM25 queries and integrity checks are parts in `store_parts.py`."""
 
     def __init__(self, folder: Path, create: bool = False):
         self.folder = Path(folder)
@@ -110,7 +101,7 @@ class Store:
                 "index your documents again into a new --index folder"
             ) from None
         self._vectors: VectorIndex | None = None  # the loaded vector index, of some generation
-        self._lock = threading.RLock()  # one thread at a time on this connection's transactions
+        self.thread_lock = threading.RLock()  # one thread at a time on this connection's transactions
 
     def snapshot(self) -> _Snapshot:
         """Read SQLite (and the vectors, derived from it) as of one moment, whatever writers commit meanwhile."""
@@ -118,12 +109,12 @@ class Store:
 
     # -- metadata ---------------------------------------------------------
 
-    @_serialized
+    @serialized
     def meta(self, key: str, default=None):
         row = self.db.conn.execute("select value from meta where key = ?", [key]).fetchone()
         return json.loads(row[0]) if row else default
 
-    @_serialized
+    @serialized
     def set_meta(self, key: str, value) -> None:
         """Write a setting in its own transaction."""
         with self.db.atomic():
@@ -134,7 +125,7 @@ class Store:
         """How many writes the index has committed."""
         return self.meta("generation", 0)
 
-    @_serialized
+    @serialized
     def record_encoder(self, fingerprint: dict) -> None:
         """Record the encoder of a new index; refuse a different one for an existing index."""
         stored = self.meta("encoder")
@@ -148,13 +139,13 @@ class Store:
 
     # -- writing documents ---------------------------------------------------
 
-    @_serialized
+    @serialized
     def document(self, path: str) -> dict | None:
         """The `documents` row of `path` (id, size, mtime_ns, content_hash, ...), or None."""
         rows = list(self.db.query("select * from documents where path = ?", [path]))
         return rows[0] if rows else None
 
-    @_serialized
+    @serialized
     def document_paths(self, under: Path | None = None) -> list[str]:
         """Paths of indexed documents, optionally only those inside folder `under`."""
         paths = [row["path"] for row in self.db.query("select path from documents order by path")]
@@ -163,7 +154,7 @@ class Store:
         prefix = str(under).rstrip(os.sep) + os.sep
         return [p for p in paths if p.startswith(prefix)]
 
-    @_serialized
+    @serialized
     def vectors_by_hash(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
         """Stored vectors for passages with these content hashes: unchanged text is not re-encoded."""
         found = {}
@@ -176,7 +167,7 @@ class Store:
                 found[row["content_hash"]] = np.frombuffer(row["vector"], dtype=np.float32)
         return found
 
-    @_serialized
+    @serialized
     def put_document(self, path: str, stat: os.stat_result, content_hash: str, format: str,
                      chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Replace one document and its passages in a single transaction."""
@@ -199,14 +190,14 @@ class Store:
             self._bump_generation()
         self._follow_write(before, old_ids, new_ids, vectors)
 
-    @_serialized
+    @serialized
     def touch_document(self, path: str, stat: os.stat_result) -> None:
         """Record a new modification time for a document whose content did not change."""
         with self.db.atomic():
             self.db.execute("update documents set size = ?, mtime_ns = ? where path = ?",
                             [stat.st_size, stat.st_mtime_ns, path])
 
-    @_serialized
+    @serialized
     def delete_documents(self, paths: Iterable[str]) -> int:
         """Delete documents and their passages; returns how many documents were deleted."""
         deleted, old_ids = 0, []
@@ -223,7 +214,7 @@ class Store:
             self._follow_write(before, old_ids, [], None)
         return deleted
 
-    @_serialized
+    @serialized
     def bulk_load(self, documents: Iterable[Sequence], passages: Iterable[Sequence]) -> None:
         """Insert raw rows in one transaction (one generation), for importers and benchmarks that build
         large indexes: documents (id, path, size, mtime_ns, content_hash, format, indexed_at) and passages
@@ -251,7 +242,7 @@ class Store:
 
     # -- reading documents and passages --------------------------------------
 
-    @_serialized
+    @serialized
     def passages(self, ids: Sequence[int]) -> dict[int, Passage]:
         """Passages by id, with their document's path."""
         if not len(ids):
@@ -259,7 +250,7 @@ class Store:
         sql = f"select {PASSAGE_COLUMNS} from {PASSAGES_JOIN} where p.id in ({','.join('?' * len(ids))})"
         return {row[0]: Passage(*row) for row in self.db.conn.execute(sql, [int(i) for i in ids])}
 
-    @_serialized
+    @serialized
     def passage_list(self, filters: Filters | None = None, document_id: int | None = None,
                      ids: Sequence[int] | None = None) -> list[Passage]:
         """The passages `filters` allow, of one document and/or with these ids, by path then seq."""
@@ -275,21 +266,21 @@ class Store:
                f"{'where ' + ' and '.join(conditions) if conditions else ''} order by d.path, p.seq")
         return [Passage(*row) for row in self.db.conn.execute(sql, params)]
 
-    @_serialized
+    @serialized
     def passage_ids(self, filters: Filters) -> list[int]:
         """Ids of the passages of the documents `filters` allow."""
         where, params = filter_condition(filters)
         sql = f"select p.id from {PASSAGES_JOIN} {'where ' + where if where else ''}"
         return [row[0] for row in self.db.execute(sql, params)]
 
-    @_serialized
+    @serialized
     def document_list(self, filters: Filters | None = None, limit: int | None = None,
                       offset: int = 0) -> list[DocumentInfo]:
         """The documents `filters` allow, by path, with their passage counts."""
         where, params = filter_condition(filters)
         return self._document_infos(where, params, limit, offset)
 
-    @_serialized
+    @serialized
     def document_info(self, id_or_path: int | str) -> DocumentInfo | None:
         """One document by row id or by its path as indexed; None if there is no such document."""
         column = "d.id" if isinstance(id_or_path, int) else "d.path"
@@ -305,113 +296,11 @@ class Store:
         rows = self.db.conn.execute(sql, [*params, -1 if limit is None else limit, offset])
         return [DocumentInfo(*row) for row in rows]
 
-    @_serialized
+    @serialized
     def counts(self) -> dict:
         return {"documents": self.db["documents"].count, "passages": self.db["passages"].count}
 
-    # -- document labels (`classify label`) ------------------------------------
-
-    @_serialized
-    def document_vectors(self, document_ids: Sequence[int] | None = None):
-        """Yield (document id, its passages' vectors, their lengths in characters, their texts), document
-        by document; `document_ids` None means every document. The rows are read in one snapshot."""
-        if document_ids is not None and not len(document_ids):
-            return
-        condition = "" if document_ids is None else f"where document_id in ({','.join('?' * len(document_ids))})"
-        sql = f"select document_id, vector, length(text), text from passages {condition} order by document_id, seq"
-        with self.snapshot():
-            rows = self.db.conn.execute(sql, [int(i) for i in document_ids or []]).fetchall()
-        for first, last in _runs([row[0] for row in rows]):
-            chunk = rows[first:last]
-            yield (chunk[0][0], np.stack([np.frombuffer(r[1], dtype=np.float32) for r in chunk]),
-                   np.array([r[2] for r in chunk], dtype=np.float64), [r[3] for r in chunk])
-
-    @_serialized
-    def unlabelled_documents(self) -> list[int]:
-        """Ids of the documents with no label (new or changed since the index was last labelled)."""
-        sql = "select id from documents where id not in (select document_id from document_labels) order by id"
-        return [row[0] for row in self.db.conn.execute(sql)]
-
-    @_serialized
-    def put_labels(self, labels: dict[int, tuple[str, dict[str, float]]], labeller: dict) -> None:
-        """Store each document's label and probabilities, and what labelled them, in one transaction.
-
-        Labels change no vector, so the generation (and the vector file) stays as it is.
-        """
-        with self.db.atomic():
-            self.db["document_labels"].upsert_all(
-                [{"document_id": i, "label": label, "probabilities": json.dumps(probabilities)}
-                 for i, (label, probabilities) in labels.items()],
-                pk="document_id",
-            )
-            self.db["meta"].upsert({"key": "labeller", "value": json.dumps(labeller)}, pk="key")
-
-    @_serialized
-    def label_counts(self) -> dict[str, int]:
-        """How many documents carry each label, most common first."""
-        sql = "select label, count(*) as n from document_labels group by label order by n desc, label"
-        return {label: n for label, n in self.db.conn.execute(sql)}
-
-    @_serialized
-    def document_label(self, document_id: int) -> tuple[str, dict[str, float]] | None:
-        """A document's label and the probability of each label; None if it has none."""
-        row = self.db.conn.execute("select label, probabilities from document_labels where document_id = ?",
-                                   [int(document_id)]).fetchone()
-        return (row[0], json.loads(row[1])) if row else None
-
-    # -- BM25 ----------------------------------------------------------------
-
-    @_serialized
-    def bm25_search(self, query: str, k: int, filters: Filters | None = None) -> list[tuple[int, float]]:
-        """The `k` best (passage id, BM25 score) pairs, best first (higher is better), among what `filters` allow."""
-        return self._bm25(query, filters, f"order by bm25({FTS_TABLE}) limit ?", [k])
-
-    @_serialized
-    def bm25_scores(self, query: str, filters: Filters | None = None) -> dict[int, float]:
-        """BM25 score of every passage holding a word of `query` (one FTS5 pass; the rest score 0).
-
-        Cheaper than asking FTS5 for the scores of chosen rowids, which it answers one rowid at a time.
-        """
-        return dict(self._bm25(query, filters, "", []))
-
-    def _bm25(self, query: str, filters: Filters | None, tail: str, tail_params: list) -> list[tuple[int, float]]:
-        expression = match_expression(query)
-        if expression is None:
-            return []
-        where, params = filter_condition(filters)
-        join = "join passages p on p.id = f.rowid join documents d on d.id = p.document_id" if where else ""
-        sql = (f"select f.rowid, -bm25({FTS_TABLE}) from {FTS_TABLE} f {join} "
-               f"where {FTS_TABLE} match ? {'and ' + where if where else ''} {tail}")
-        return [(row[0], row[1]) for row in self.db.execute(sql, [expression, *params, *tail_params])]
-
-    # -- integrity (for check.py) --------------------------------------------
-
-    @_serialized
-    def integrity(self) -> str:
-        """SQLite's integrity check: "ok", or its first few complaints."""
-        rows = [row[0] for row in self.db.execute("pragma integrity_check")]
-        return "ok" if rows == ["ok"] else "; ".join(rows[:3])
-
-    @_serialized
-    def row_problems(self) -> dict[str, int]:
-        """Counts of rows that break the schema's promises (all 0 in a sound index)."""
-        queries = {
-            "orphan_passages": "select count(*) from passages where document_id not in (select id from documents)",
-            "duplicate_passages": "select count(*) from (select 1 from passages group by document_id, seq "
-                                  "having count(*) > 1)",
-            "empty_documents": "select count(*) from documents where id not in (select document_id from passages)",
-        }
-        return {name: self.db.execute(sql).fetchone()[0] for name, sql in queries.items()}
-
-    @_serialized
-    def vectors_not_of_dim(self, dim: int) -> int:
-        """How many stored vectors are not `dim` float32 values long."""
-        return self.db.execute("select count(*) from passages where length(vector) != ?", [4 * int(dim)]).fetchone()[0]
-
-    @_serialized
-    def passage_id_array(self) -> np.ndarray:
-        """Every passage id, ascending."""
-        return np.array([row[0] for row in self.db.execute("select id from passages order by id")], dtype=np.int64)
+    # -- iterating over vectors (check.py, the vector index) ----------------
 
     def iter_vectors(self, dim: int, batch: int = VECTOR_BATCH) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(ids, vectors) of every passage in id order, a batch at a time; call inside `snapshot()`."""
@@ -444,7 +333,7 @@ class Store:
         with self.snapshot():
             return self.vector_index().search(queries, k, ids)
 
-    @_serialized
+    @serialized
     def vectors(self, ids: Sequence[int]) -> np.ndarray:
         """The stored vectors of these passages, in order (from the loaded vector index)."""
         return self.vector_index().vectors(ids)
@@ -486,18 +375,9 @@ class Store:
                 pass
         return total
 
-    @_serialized
+    @serialized
     def close(self) -> None:
         self.db.close()
-
-
-def _runs(keys: list) -> Iterator[tuple[int, int]]:
-    """[first, last) bounds of each run of equal consecutive keys."""
-    first = 0
-    for i in range(1, len(keys) + 1):
-        if i == len(keys) or keys[i] != keys[first]:
-            yield first, i
-            first = i
 
 
 def describe_encoder(fingerprint: dict) -> str:

@@ -61,7 +61,7 @@ def contents(index_path: Path, root: Path) -> dict[str, list[str]]:
 def driver_env() -> dict:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_VERBOSITY="error", TOKENIZERS_PARALLELISM="false",
-               OMP_NUM_THREADS="1")
+               OMP_NUM_THREADS="1", BERTSEARCH_BACKEND="onnx")  # see writer_driver.py
     return env
 
 

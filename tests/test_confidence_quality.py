@@ -38,7 +38,8 @@ def asked(open_setting, tmp_path_factory):
     index_path = tmp_path_factory.mktemp("index")
     with Index(index_path) as index:
         index.add([folder])
-        results = [(index.ask(question), in_corpus) for question, in_corpus in questions]
+        found = index.ask_many([question for question, _ in questions])  # as ask, one reader batch for all
+        results = [(result, in_corpus) for result, (_, in_corpus) in zip(found, questions)]
     return index_path, results
 
 

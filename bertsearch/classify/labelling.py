@@ -10,8 +10,9 @@ by the classifier's own encoder.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -27,6 +28,34 @@ class LabelReport:
     counts: dict[str, int] = field(default_factory=dict)
     reused_vectors: bool = True
     classifier: str | None = None
+
+
+def open_classifier(classifier, *, device: str | None, precision: str):
+    """The `Classifier` and its folder: `classifier` is a saved classifier's folder, or a `Classifier` (no folder)."""
+    from .classifier import Classifier
+
+    if isinstance(classifier, Classifier):
+        return classifier, None
+    folder = Path(classifier).resolve()
+    return Classifier.load(folder, device=device, precision=precision), folder
+
+
+def label_new_documents(store, *, device: str | None, precision: str,
+                        notify: Callable[[str], None] | None = None) -> int:
+    """Label what `add` wrote, when the index was labelled with a saved classifier; how many were labelled."""
+    from ..errors import ClassifierNotFoundError
+
+    labeller = store.meta("labeller") or {}
+    todo = store.unlabelled_documents() if labeller.get("classifier") else []
+    if not todo:
+        return 0
+    try:
+        classifier, folder = open_classifier(labeller["classifier"], device=device, precision=precision)
+    except ClassifierNotFoundError as error:
+        if notify:
+            notify(f"new documents left unlabelled: {error}")
+        return 0
+    return label_index(store, classifier, folder=folder, document_ids=todo).documents
 
 
 def label_index(store, classifier, *, folder=None, document_ids=None, progress: bool = False) -> LabelReport:
