@@ -320,9 +320,11 @@ TITLES = {
                "on the same vectors: what bertsearch adds around FAISS."),
     "ask": ("End-to-end `ask` latency", "One question at a time: encode the question, search, read the passages."),
     "pooling": ("Retrieval by pooling (SQuAD v1.1 dev)", ""),
-    "onnx": ("The ONNX Runtime backend against torch (CPU)", "bertsearch's ONNX encoder and reader "
-             "(`--backend onnx`, the default on a CPU-only machine) against its torch ones and sentence-transformers, "
-             "same inputs, in turns. Design and choices: [docs/onnx.md](onnx.md)."),
+    "onnx": ("The ONNX Runtime and OpenVINO backends against torch (CPU)", "bertsearch's encoder and reader on the "
+             "exported ONNX graph, on ONNX Runtime (`--backend onnx`, the default for one-shot queries on a CPU-only "
+             "machine) and on OpenVINO (`--backend openvino`, the default for indexing and serving where installed), "
+             "against its torch ones and sentence-transformers, same inputs, in turns. Design and choices: "
+             "[docs/onnx.md](onnx.md)."),
     "startup": ("Cold start of the CLI", "Whole-process wall time of one command, as a user runs it."),
 }
 RENDER = {"encoder": render_encoder, "reader": render_reader, "search": render_search, "ask": render_ask,
