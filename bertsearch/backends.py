@@ -5,7 +5,7 @@ CPU-only machine, the backend is chosen per workload, as measured (docs/onnx.md)
 one-shot queries (search, ask) run on ONNX Runtime, which starts fastest;
 indexing (`bulk`) and the processes that stay up (serve, mcp, watch:
 `resident_backend`) run on OpenVINO where it is installed (the `openvino`
-extra: bf16 on AMX / AVX-512 BF16, about 2x torch's bf16 autocast), else on
+extra: bf16 on AMX / AVX-512 BF16, torch bf16's speed per core and 2.5x it loaded), else on
 torch, whose bf16 autocast encodes about 4x faster than ONNX Runtime's fp32 once
 loaded. A machine with an NVIDIA driver, or a `--device` other than cpu, means
 torch. Any backend's vectors answer another's queries (at least 99% same top-1,

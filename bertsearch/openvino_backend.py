@@ -1,7 +1,8 @@
 """OpenVINO sessions on the cached ONNX graphs: bf16 on CPUs that compute it natively, fp32 elsewhere.
 
 Why: on a CPU with AMX or AVX-512 BF16 (the project's Xeon), OpenVINO's bf16
-kernels encode about 2x faster than torch's bf16 autocast, and ONNX Runtime's
+kernels encode as fast as torch's bf16 autocast per core (2.5x it in wall time
+on a loaded machine, whose threads it shares better), and ONNX Runtime's
 fp32 about 4x slower than torch (docs/onnx.md). OpenVINO reads the very graph
 the ONNX backend exports and caches (`onnx_backend`: same key, same
 tokenizer), so a checkpoint is exported once for both and a changed checkpoint
