@@ -5,7 +5,7 @@ Passages are SQuAD v1.1 dev paragraphs; the vectors of each contender are
 compared with bertsearch's fp32 ones (cosine), and so are the rankings they give
 for the paragraphs' questions (same top-1, same top-10 list).
 
-    python benchmarks/encoder.py                  # CPU: fp32 and bf16 autocast
+    python benchmarks/encoder.py                  # CPU: torch fp32 and bf16 autocast, ONNX Runtime fp32, OpenVINO bf16
     python benchmarks/encoder.py --device cuda    # GPU: adds fp16 and the share of bf16 peak FLOP/s
 """
 
@@ -42,6 +42,20 @@ def peer_pooling(model) -> str:
 
 def rank(queries: np.ndarray, passages: np.ndarray, depth: int = 10) -> np.ndarray:
     return np.argsort(-(queries @ passages.T), axis=1, kind="stable")[:, :depth]
+
+
+def graph_encoders(model: str, pooling: str) -> dict:
+    """bertsearch on the exported ONNX graph, CPU only: ONNX Runtime fp32 (the one-shot query default without
+    OpenVINO) and OpenVINO bf16 (the default where installed; fp32 on a CPU without native bf16)."""
+    from bertsearch.backends import openvino_installed
+    from bertsearch.onnx_encoder import OnnxEncoder
+
+    encoders = {"onnx": OnnxEncoder(model, pooling=pooling, precision="fp32")}
+    if openvino_installed():
+        from bertsearch.openvino_backend import auto_precision
+
+        encoders["openvino"] = OnnxEncoder(model, pooling=pooling, precision=auto_precision(), backend="openvino")
+    return {f"bertsearch {e.backend} {e.precision}": e for e in encoders.values()}
 
 
 def main(argv=None):
@@ -105,6 +119,8 @@ def main(argv=None):
         return run
 
     contenders = {f"bertsearch {p}": ours_encode(e) for p, e in ours.items()}
+    if not gpu:
+        contenders.update({name: ours_encode(e) for name, e in graph_encoders(args.model, pooling).items()})
     contenders.update({f"sentence-transformers {p}": peer_encode(m, c) for p, (m, c) in peers.items()})
     for run in contenders.values():  # warm-up: first calls, CUDA kernels, oneDNN primitives
         run(passages[: 2 * batch_size])
@@ -143,9 +159,14 @@ def main(argv=None):
                                 ("vs_peer_fp32", "sentence-transformers fp32")):
                 if peer in seconds:
                     row[label] = spread([p / o for p, o in zip(seconds[peer], seconds[name])])
+            if "bertsearch bf16" in seconds:  # against today's torch default on a CPU, bf16 autocast
+                row["vs_torch_bf16"] = spread([b / o for b, o in zip(seconds["bertsearch bf16"], seconds[name])])
+
+    from bertsearch.backends import choose_backend
 
     result = {
         "default_precision": effective_precision("auto", device),
+        "default_backend": choose_backend(device=device, bulk=True),  # what `bertsearch index` encodes with
         "model": args.model,
         "pooling": pooling,
         "passages": len(passages),
@@ -160,13 +181,14 @@ def main(argv=None):
         **({"note": args.note} if args.note else {}),
     }
     write_result("encoder-gpu" if gpu else "encoder-cpu", result, args.out_dir, device)
-    print(f"{'contender':<32}{'passages/s (min/med/max)':>28}{'tokens/s med':>14}{'x ST fp32':>11}{'cos min':>9}{'top1':>7}{'top10':>7}")
+    print(f"{'contender':<32}{'passages/s (min/med/max)':>28}{'tokens/s med':>14}{'x ST fp32':>11}{'x bf16':>8}{'cos min':>9}{'top1':>7}{'top10 ov':>9}{'R@1':>7}")
     for row in rows:
         p = row["passages_per_s"]
         ratio = row.get("vs_peer_fp32", {}).get("median")
         print(f"{row['name']:<32}{p['min']:>10.1f}{p['median']:>9.1f}{p['max']:>9.1f}"
               f"{row['tokens_per_s']['median']:>14.0f}{(f'{ratio:.2f}x' if ratio else '-'):>11}"
-              f"{row['cosine_to_fp32']['min']:>9.5f}{row['same_top1']:>7.1%}{row['same_top10']:>7.1%}")
+              f"{row.get('vs_torch_bf16', {}).get('median', 0):>7.2f}x"
+              f"{row['cosine_to_fp32']['min']:>9.5f}{row['same_top1']:>7.1%}{row['top10_overlap']:>9.1%}{row['recall@1']:>7.1%}")
     return result
 
 

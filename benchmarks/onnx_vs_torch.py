@@ -1,19 +1,20 @@
-"""The ONNX Runtime backend against torch on the CPU: encoder and reader throughput, agreement, cross-backend search.
+"""The ONNX Runtime and OpenVINO backends against torch on the CPU: encoder and reader throughput, agreement,
+cross-backend search.
 
 Encoder: the default model encodes SQuAD v1.1 dev paragraphs with torch fp32,
-torch bf16 autocast, sentence-transformers fp32, ONNX fp32 and ONNX int8, in
-turns; each contender's rankings of the paragraphs for their questions are
+torch bf16 autocast, sentence-transformers fp32, ONNX Runtime fp32 and int8,
+and OpenVINO bf16 and fp32 (where installed), in turns; each contender's rankings of the paragraphs for their questions are
 compared with torch fp32's (top-10 overlap, same top-1, recall@1). Across
 backends: paragraphs encoded by one backend, questions by the other, same
 top-1 as the querying backend's own vectors give.
 
 Reader: the bundled reader reads each dev question with its own paragraph, all
-in one `read_batch` call, with torch fp32, torch bf16, ONNX fp32 and ONNX int8,
-in turns; the top answer (paragraph and character span) of every contender is
+in one `read_batch` call, with the same backends and precisions, in turns; the top answer (paragraph and character span) of every contender is
 compared with torch fp32's on --agreement-questions questions.
 
     python benchmarks/onnx_vs_torch.py                 # 512 paragraphs, 2,000 reader questions
     python benchmarks/onnx_vs_torch.py --smoke --model M --reader R
+    python benchmarks/onnx_vs_torch.py --graph-contenders "openvino bf16"   # torch fp32/bf16 are always run
 
 (Not named onnx.py: the script's folder comes first on sys.path, and would shadow the `onnx` package.)
 """
@@ -21,6 +22,7 @@ compared with torch fp32's on --agreement-questions questions.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 
 import numpy as np
 from common import SQUAD_DEV, in_turns, spread, squad_paragraphs_and_questions, write_result
@@ -30,7 +32,17 @@ def rank(queries: np.ndarray, passages: np.ndarray, depth: int = 10) -> np.ndarr
     return np.argsort(-(queries @ passages.T), axis=1, kind="stable")[:, :depth]
 
 
-def encoders(model: str, pooling: str | None, batch_size: int):
+GRAPH_CONTENDERS = ("onnx fp32", "onnx int8", "openvino bf16", "openvino fp32")
+
+
+def graph_contenders(chosen: list[str] | None) -> list[str]:
+    """The ONNX-graph contenders to run ("backend precision"): those chosen, else all whose runtime is installed."""
+    installed = [c for c in GRAPH_CONTENDERS if importlib.util.find_spec("onnxruntime" if c.startswith("onnx ")
+                                                                         else c.split()[0])]
+    return chosen or installed
+
+
+def encoders(model: str, pooling: str | None, batch_size: int, contenders: list[str]):
     """name -> callable encoding a list of texts; the encoder objects by name."""
     from sentence_transformers import SentenceTransformer
 
@@ -39,9 +51,10 @@ def encoders(model: str, pooling: str | None, batch_size: int):
     from bertsearch.onnx_encoder import OnnxEncoder
 
     models = {"torch fp32": Encoder(model, pooling=pooling, device="cpu", precision="fp32"),
-              "torch bf16": Encoder(model, pooling=pooling, device="cpu", precision="bf16"),
-              "onnx fp32": OnnxEncoder(model, pooling=pooling, precision="fp32"),
-              "onnx int8": OnnxEncoder(model, pooling=pooling, precision="int8")}
+              "torch bf16": Encoder(model, pooling=pooling, device="cpu", precision="bf16")}
+    for name in contenders:
+        backend, precision = name.split()
+        models[name] = OnnxEncoder(model, pooling=pooling, precision=precision, backend=backend)
     runs = {name: (lambda texts, e=e: e.encode(texts, batch_size=batch_size)) for name, e in models.items()}
     peer = SentenceTransformer(resolve_model_path(model), device="cpu")
     peer.max_seq_length = models["torch fp32"].max_length
@@ -55,7 +68,7 @@ def bench_encoder(args) -> dict:
     passages = paragraphs[: args.passages]
     questions = [q for q in questions if q[2] < len(passages)][: args.questions]
     query_texts, gold = [q[0] for q in questions], np.array([q[2] for q in questions])
-    runs, models = encoders(args.model, None, args.batch_size)
+    runs, models = encoders(args.model, None, args.batch_size, graph_contenders(args.graph_contenders))
     for run in runs.values():  # warm-up
         run(passages[: 2 * args.batch_size])
     seconds, vectors = in_turns({name: (lambda run=run: run(passages)) for name, run in runs.items()}, args.rounds)
@@ -77,8 +90,10 @@ def bench_encoder(args) -> dict:
             "recall@1": float(np.mean(top[:, 0] == gold)),
         })
     cross = []  # an index built by one backend, queried by the other
-    for built, asked in (("torch bf16", "onnx int8"), ("onnx int8", "torch bf16"), ("torch fp32", "onnx fp32"),
-                         ("torch bf16", "onnx fp32"), ("onnx fp32", "torch bf16")):
+    pairs = [("torch bf16", "onnx int8"), ("onnx int8", "torch bf16"), ("torch fp32", "onnx fp32"),
+             ("torch bf16", "onnx fp32"), ("onnx fp32", "torch bf16"), ("openvino bf16", "onnx fp32"),
+             ("onnx fp32", "openvino bf16"), ("openvino bf16", "torch fp32"), ("torch bf16", "openvino bf16")]
+    for built, asked in [(b, a) for b, a in pairs if b in runs and a in runs]:
         mixed, own = rank(queries[asked], vectors[built]), rank(queries[asked], vectors[asked])
         cross.append({"index_built_with": built, "queried_with": asked,
                       "same_top1_as_own_vectors": float(np.mean(mixed[:, 0] == own[:, 0])),
@@ -94,9 +109,10 @@ def bench_reader(args) -> dict:
 
     paragraphs, questions = squad_paragraphs_and_questions(args.squad)
     readers = {"torch fp32": Reader(args.reader, device="cpu", precision="fp32"),
-               "torch bf16": Reader(args.reader, device="cpu", precision="bf16"),
-               "onnx fp32": OnnxReader(args.reader, precision="fp32"),
-               "onnx int8": OnnxReader(args.reader, precision="int8")}
+               "torch bf16": Reader(args.reader, device="cpu", precision="bf16")}
+    for name in graph_contenders(args.graph_contenders):
+        backend, precision = name.split()
+        readers[name] = OnnxReader(args.reader, precision=precision, backend=backend)
 
     def answers(reader, chosen):
         found = reader.read_batch([q for q, _, _ in chosen], [[paragraphs[g]] for _, _, g in chosen], top_n=1)
@@ -131,6 +147,8 @@ def main(argv=None):
     parser.add_argument("--reader-questions", type=int, default=64, help="questions per timed reader run")
     parser.add_argument("--agreement-questions", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--graph-contenders", nargs="+", choices=GRAPH_CONTENDERS,
+                        help="the ONNX-graph contenders (default: all whose runtime is installed)")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, to check the script runs")
     parser.add_argument("--out-dir", help="where to write the result JSON (default benchmarks/results)")
     parser.add_argument("--note", help="a line about how this run was made, kept in the result")

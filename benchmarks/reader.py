@@ -1,5 +1,8 @@
 """Reader throughput: bertsearch.Reader against the transformers question-answering pipeline.
 
+bertsearch runs on torch (fp32, bf16 autocast), ONNX Runtime (fp32) and, where
+installed, OpenVINO (bf16 where the CPU computes it natively).
+
 Same model, questions, contexts (each SQuAD v1.1 dev question with its own
 paragraph, or with --contexts K paragraphs) and window settings (384 tokens,
 stride 128, answers of at most 30 tokens, questions cut at 64 tokens), in the
@@ -95,10 +98,27 @@ def contenders(model_path: str, pairs, batch_size: int, precisions=("fp32", "bf1
 
     runs = {f"bertsearch {p}": ours(Reader(model_path, device="cpu", precision=p, batch_size=batch_size, **WINDOW))
             for p in precisions}
+    for reader in graph_readers(model_path, batch_size):
+        runs[f"bertsearch {reader.backend} {reader.precision}"] = ours(reader)
     runs["pipeline fp32"] = peer(contextlib.nullcontext)
     if "bf16" in precisions:
         runs["pipeline bf16"] = peer(lambda: torch.autocast("cpu", dtype=torch.bfloat16))
     return runs
+
+
+def graph_readers(model_path: str, batch_size: int) -> list:
+    """bertsearch's reader on the exported ONNX graph: ONNX Runtime fp32, and OpenVINO (bf16 where the CPU computes
+    it natively) where installed."""
+    from bertsearch.backends import openvino_installed
+    from bertsearch.onnx_reader import OnnxReader
+
+    readers = [OnnxReader(model_path, precision="fp32", batch_size=batch_size, **WINDOW)]
+    if openvino_installed():
+        from bertsearch.openvino_backend import auto_precision
+
+        readers.append(OnnxReader(model_path, precision=auto_precision(), batch_size=batch_size, backend="openvino",
+                                  **WINDOW))
+    return readers
 
 
 def agreement(answers: dict, reference: str, single_window: list[bool]) -> dict:
@@ -168,7 +188,8 @@ def main(argv=None):
     for row in result["speed"]["rows"]:
         if row["name"].startswith("bertsearch"):
             precision = row["name"].split()[-1]
-            for label, peer in (("vs_peer_same_precision", f"pipeline {precision}"), ("vs_peer_fp32", "pipeline fp32")):
+            for label, peer in (("vs_peer_same_precision", f"pipeline {precision}"), ("vs_peer_fp32", "pipeline fp32"),
+                                ("vs_torch_bf16", "bertsearch bf16")):
                 row[label] = spread([p / o for p, o in zip(seconds[peer], seconds[row["name"]])])
 
     if args.agreement_model != "none":

@@ -78,7 +78,9 @@ def render_encoder(result: dict) -> list[str]:
                  f"{result['max_length']}), batch size {result['batch_size']}, {result['rounds']} round(s); rankings over "
                  f"the same paragraphs for {result['questions']} of their questions, against bertsearch fp32.")
     lines.append("")
+    against_bf16 = any("vs_torch_bf16" in row for row in result["rows"])
     head = ["contender", "passages/s", "tokens/s", "× sentence-transformers same precision", "× sentence-transformers fp32",
+            *(["× bertsearch bf16 (torch autocast)"] if against_bf16 else []),
             "min cosine to fp32", "same top-1", "same top-10 (in order)", "top-10 overlap", "recall@1"]
     if gpu:
         head.append("share of bf16 peak FLOP/s")
@@ -87,13 +89,17 @@ def render_encoder(result: dict) -> list[str]:
         cells = [row["name"], spread(row["passages_per_s"]), spread(row["tokens_per_s"], "{:,.0f}"),
                  spread(row["vs_peer_same_precision"], "{:.2f}×") if "vs_peer_same_precision" in row else "",
                  spread(row["vs_peer_fp32"], "{:.2f}×") if "vs_peer_fp32" in row else "",
+                 *([spread(row["vs_torch_bf16"], "{:.2f}×") if "vs_torch_bf16" in row else ""] if against_bf16 else []),
                  f"{row['cosine_to_fp32']['min']:.5f}", pct(row["same_top1"]), pct(row["same_top10"]),
                  pct(row["top10_overlap"]) if "top10_overlap" in row else "", pct(row["recall@1"])]
         if gpu:
             cells.append(spread(row["bf16_peak_share"], "{:.1f}%", 100) if "bf16_peak_share" in row else "")
         rows.append(cells)
     lines += table(head, rows)
-    if "default_precision" in result:
+    if "default_backend" in result:
+        lines += [f"What `bertsearch index` encodes with here by default: {result['default_backend']} (torch's default "
+                  f"precision: {result['default_precision']}); sentence-transformers' is fp32.", ""]
+    elif "default_precision" in result:
         lines += [f"bertsearch's default precision here: {result['default_precision']}; sentence-transformers' is fp32.", ""]
     if gpu and result.get("bf16_peak_flops"):
         lines += [f"FLOP/s count the encoder's matrix products over the real tokens (no padding), against a bf16 "
@@ -109,10 +115,14 @@ def render_reader(result: dict) -> list[str]:
                  f"{w['max_length']} tokens, stride {w['stride']}, answers up to {w['max_answer_length']} tokens, "
                  f"{result['batch_size']} windows per forward pass; {result['rounds']} round(s). Model: {speed['model']}.")
     lines.append("")
+    against_bf16 = any("vs_torch_bf16" in r for r in speed["rows"])
     rows = [[r["name"], spread(r["questions_per_s"], "{:.2f}"),
              spread(r["vs_peer_same_precision"], "{:.2f}×") if "vs_peer_same_precision" in r else "",
-             spread(r["vs_peer_fp32"], "{:.2f}×") if "vs_peer_fp32" in r else ""] for r in speed["rows"]]
-    lines += table(["contender", "questions/s", "× pipeline same precision", "× pipeline fp32"], rows)
+             spread(r["vs_peer_fp32"], "{:.2f}×") if "vs_peer_fp32" in r else "",
+             *([spread(r["vs_torch_bf16"], "{:.2f}×") if "vs_torch_bf16" in r else ""] if against_bf16 else [])]
+            for r in speed["rows"]]
+    lines += table(["contender", "questions/s", "× pipeline same precision", "× pipeline fp32",
+                    *(["× bertsearch bf16 (torch autocast)"] if against_bf16 else [])], rows)
     if "default_cpu_precision" in result:
         lines += [f"bertsearch's default precision on this CPU: {result['default_cpu_precision']} "
                   "(bf16 where the CPU has bf16 instructions, see `bertsearch/device.py`); the pipeline's is fp32.", ""]
@@ -358,9 +368,11 @@ TITLES = {
               "file, and the first search)."),
     "ask": ("End-to-end `ask` latency", "One question at a time: encode the question, search, read the passages."),
     "pooling": ("Retrieval by pooling (SQuAD v1.1 dev)", ""),
-    "onnx": ("The ONNX Runtime backend against torch (CPU)", "bertsearch's ONNX encoder and reader "
-             "(`--backend onnx`, the default on a CPU-only machine) against its torch ones and sentence-transformers, "
-             "same inputs, in turns. Design and choices: [docs/onnx.md](onnx.md)."),
+    "onnx": ("The ONNX Runtime and OpenVINO backends against torch (CPU)", "bertsearch's encoder and reader on the "
+             "exported ONNX graph, on ONNX Runtime (`--backend onnx`, the default for one-shot queries on a CPU-only "
+             "machine) and on OpenVINO (`--backend openvino`, the default for indexing and serving where installed), "
+             "against its torch ones and sentence-transformers, same inputs, in turns. Design and choices: "
+             "[docs/onnx.md](onnx.md)."),
     "startup": ("Cold start of the CLI", "Whole-process wall time of one command, as a user runs it."),
 }
 RENDER = {"encoder": render_encoder, "reader": render_reader, "search": render_search, "ask": render_ask,

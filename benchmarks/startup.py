@@ -1,4 +1,4 @@
-"""Cold start: whole-process wall time of `bertsearch search`, `ask` and `info`, on the torch and ONNX backends.
+"""Cold start: whole-process wall time of `bertsearch search`, `ask` and `info`, on the torch, ONNX Runtime and OpenVINO backends.
 
 The sample corpus is indexed once; then each command runs as a fresh process
 (`python -m bertsearch ...`, so every import and model load counts), each
@@ -9,6 +9,7 @@ importtime`, the slowest top-level imports of a search on each backend.
 
     python benchmarks/startup.py                # 10 rounds
     python benchmarks/startup.py --rounds 3
+    python benchmarks/startup.py --backends torch onnx   # without OpenVINO
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from common import REPO, spread, write_result
 SAMPLE = REPO / "sample_corpus"
 QUERY = "Who designed the Eiffel Tower?"
 COMMANDS = {"search": ["search", QUERY, "-k", "3"], "ask": ["ask", QUERY], "info": ["info"]}
-HEAVY = ("torch", "transformers", "scipy", "sklearn", "onnxruntime", "faiss")
+HEAVY = ("torch", "transformers", "scipy", "sklearn", "onnxruntime", "openvino", "faiss")
 PROBE = """
 import runpy, sys
 sys.argv = ["bertsearch", *sys.argv[1:]]
@@ -67,6 +68,7 @@ def slowest_imports(args: list[str], env: dict, top: int = 8) -> list[dict]:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--backends", nargs="+", default=["torch", "onnx", "openvino"], help="torch first: the reference")
     parser.add_argument("--smoke", action="store_true", help="one round, to check the script runs")
     parser.add_argument("--out-dir", help="where to write the result JSON (default benchmarks/results)")
     args = parser.parse_args(argv)
@@ -76,8 +78,8 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as scratch:
         index = Path(scratch) / "index"
         base = {**os.environ, "BERTSEARCH_INDEX": str(index), "PYTHONPATH": str(REPO)}
-        envs = {backend: {**base, "BERTSEARCH_BACKEND": backend} for backend in ("torch", "onnx")}
-        subprocess.run([sys.executable, "-m", "bertsearch", "index", str(SAMPLE), "-q"], env=envs["torch"], check=True,
+        envs = {backend: {**base, "BERTSEARCH_BACKEND": backend} for backend in args.backends}
+        subprocess.run([sys.executable, "-m", "bertsearch", "index", str(SAMPLE), "-q"], env=envs[args.backends[0]], check=True,
                        capture_output=True)
         for backend, env in envs.items():  # export the ONNX graphs; warm the file cache for both
             run(COMMANDS["ask"], env)
@@ -90,16 +92,16 @@ def main(argv=None):
                  "imports": imported(COMMANDS[command], envs[backend])} for command, backend in runs]
         profile = {backend: slowest_imports(COMMANDS["search"], env) for backend, env in envs.items()}
 
-    for row in rows:  # how many times faster ONNX starts, round by round
-        if row["backend"] == "onnx":
-            pairs = zip(seconds[(row["command"], "torch")], seconds[(row["command"], "onnx")])
+    for row in rows:  # how many times faster than torch each backend starts, round by round
+        if row["backend"] != "torch" and "torch" in envs:
+            pairs = zip(seconds[(row["command"], "torch")], seconds[(row["command"], row["backend"])])
             row["vs_torch"] = spread([t / o for t, o in pairs])
     result = {"rounds": args.rounds, "query": QUERY, "corpus": "sample_corpus/", "rows": rows, "search_imports": profile}
     write_result("startup-cpu", result, args.out_dir, "cpu")
-    print(f"{'command':<8}{'backend':<8}{'median s':>10}{'min':>8}{'max':>8}  imports")
+    print(f"{'command':<8}{'backend':<10}{'median s':>10}{'min':>8}{'max':>8}  imports")
     for row in rows:
         s = row["seconds"]
-        print(f"{row['command']:<8}{row['backend']:<8}{s['median']:>10.2f}{s['min']:>8.2f}{s['max']:>8.2f}  "
+        print(f"{row['command']:<8}{row['backend']:<10}{s['median']:>10.2f}{s['min']:>8.2f}{s['max']:>8.2f}  "
               f"{' '.join(row['imports'])}")
     return result
 

@@ -57,8 +57,8 @@ class Index(Contents):
     writer waits up to `lock_timeout` seconds, then raises IndexLockedError
     naming the pid that holds the index. Readers never wait for writers.
     Files over `max_file_bytes` (None: no limit) are skipped with a notice.
-    `backend` ("torch" or "onnx"; None: $BERTSEARCH_BACKEND, else ONNX Runtime for
-    queries and torch for indexing on a CPU) picks what runs the models (docs/onnx.md).
+    `backend` ("torch", "onnx" or "openvino"; None: $BERTSEARCH_BACKEND, else the
+    measured default, `backends.choose_backend`) picks what runs the models (docs/onnx.md).
     `faiss` (a FAISS factory string such as "HNSW32", "Flat", or "auto") sets the vector
     index's kind when `add` runs; by default it follows the size (docs/scale.md).
     """

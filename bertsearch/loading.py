@@ -1,7 +1,7 @@
 """The models an `Index` loads on first use: its encoders and its reader.
 
 Indexing and queries may each want their own encoder backend (ONNX Runtime
-starts fastest, torch encodes fastest in bulk: `backends.choose_backend`), so
+starts fastest, OpenVINO or torch encode fastest in bulk: `backends.choose_backend`), so
 encoders are kept by backend; one serves both when both choose the same. The
 model an index was built with comes from its recorded fingerprint unless the
 caller names one, and loading an encoder records its fingerprint (the first
@@ -54,7 +54,7 @@ class ModelLoader:
 
     @staticmethod
     def record_encoded_with(store: "Store", encoder: str) -> None:
-        """Remember what computed the index's vectors ("onnx int8", "torch bf16", "torch bf16 on ray", ...)."""
+        """Remember what computed the index's vectors ("openvino bf16", "torch bf16", "torch bf16 on ray", ...)."""
         used = store.meta("encoded_with") or []
         if encoder not in used:
             store.set_meta("encoded_with", [*used, encoder])

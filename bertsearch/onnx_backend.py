@@ -40,6 +40,7 @@ from .errors import ModelLoadError
 
 KINDS = ("encoder", "reader")  # last hidden state; start and end logits
 ONNX_PRECISIONS = ("fp32", "int8")
+GRAPH_PRECISIONS = {"onnx": ONNX_PRECISIONS, "openvino": ("fp32", "bf16")}  # what each runtime runs the graphs in
 OPSET = 18
 EXPORT_SETTINGS = {"format": 1, "exporter": "torch.onnx dynamo", "opset": OPSET}
 # The files of a checkpoint that decide what its graph computes and how text is tokenized.
@@ -128,8 +129,13 @@ class Graph:
 
         return Tokenizer.from_file(str(self.folder / "tokenizer.json"))
 
-    def session(self, precision: str):
-        """An ONNX Runtime session on the CPU for the graph in `precision`, quantizing it first if needed."""
+    def session(self, precision: str, backend: str = "onnx"):
+        """A session on the CPU for the graph in `precision`: ONNX Runtime's (quantizing the graph first if
+        needed), or OpenVINO's on the fp32 graph (`openvino_backend`)."""
+        if backend == "openvino":
+            from .openvino_backend import OpenVinoSession
+
+            return OpenVinoSession(self.model_file("fp32"), precision, cache=self.folder / "openvino")
         import onnxruntime
 
         file = self.model_file(precision)
@@ -144,13 +150,15 @@ class Graph:
         return onnxruntime.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
 
 
-def open_graph(model_path: str, kind: str, precision: str):
-    """The graph of `model_path` (exported on first use) and an ONNX Runtime session for it.
+def open_graph(model_path: str, kind: str, precision: str, *, backend: str = "onnx"):
+    """The graph of `model_path` (exported on first use) and a session for it: ONNX Runtime's (`backend`
+    "onnx") or OpenVINO's ("openvino").
 
     A cached graph that does not open (a damaged or foreign file) is exported again, once.
     """
-    if precision not in ONNX_PRECISIONS or kind not in KINDS:
-        raise ValueError(f"the ONNX backend runs {'/'.join(KINDS)} models in {' or '.join(ONNX_PRECISIONS)}, "
+    precisions = GRAPH_PRECISIONS.get(backend, ())
+    if precision not in precisions or kind not in KINDS:
+        raise ValueError(f"the {backend} backend runs {'/'.join(KINDS)} models in {' or '.join(precisions)}, "
                          f"not {kind} in {precision!r}")
     source = local_checkpoint(model_path)
     folder = cache_root() / graph_key(source, kind)
@@ -160,11 +168,14 @@ def open_graph(model_path: str, kind: str, precision: str):
         try:
             graph = Graph(folder)
             _check_graph(graph, folder.name, kind)
-            return graph, graph.session(precision)
-        except Exception as error:  # onnxruntime raises its own types for unreadable graphs
+            return graph, graph.session(precision, backend)
+        except ImportError as error:  # the runtime is missing: the graph is not at fault
+            raise ModelLoadError(f"the {backend} backend needs {error.name or 'its runtime'}, which is not "
+                                 "installed: install it, or use --backend torch") from None
+        except Exception as error:  # onnxruntime and openvino raise their own types for unreadable graphs
             if attempt == 2:
                 raise ModelLoadError(f"the ONNX graph of '{model_path}' in {folder} does not load "
-                                     f"({_first_line(error)}): delete that folder, or use --backend torch") from None
+                                     f"on {backend} ({_first_line(error)}): delete that folder, or use --backend torch") from None
             shutil.rmtree(folder, ignore_errors=True)
     raise AssertionError("unreachable")
 

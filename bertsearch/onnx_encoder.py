@@ -1,8 +1,9 @@
-"""`Encoder` on ONNX Runtime: the same vectors with neither torch nor transformers imported.
+"""`Encoder` on ONNX Runtime or OpenVINO: the same vectors with neither torch nor transformers imported.
 
 Texts are tokenized with the `tokenizers` library (the very tokenizer the torch
 path uses, saved with the graph), run through the cached ONNX graph
-(`onnx_backend`), then pooled and L2-normalised in numpy, as `Encoder` does.
+(`onnx_backend`) on either runtime, then pooled and L2-normalised in numpy, as
+`Encoder` does.
 """
 
 from collections.abc import Sequence
@@ -17,22 +18,23 @@ from .onnx_backend import open_graph
 
 
 class OnnxEncoder:
-    """A BERT-family encoder on ONNX Runtime (CPU), with the public surface of `Encoder`.
+    """A BERT-family encoder on the exported ONNX graph (CPU), with the public surface of `Encoder`.
 
-    `precision` is "fp32" or "int8" (dynamic quantization of the weights).
+    `backend` "onnx" runs it on ONNX Runtime, in `precision` "fp32" or "int8" (dynamic quantization of the
+    weights); "openvino" on OpenVINO, in "fp32" or "bf16" (`openvino_backend`).
     """
 
-    backend = "onnx"
     device = "cpu"
 
     def __init__(self, model: str = DEFAULT_ENCODER, pooling: str | None = None, precision: str = "fp32",
-                 batch_size: int | None = None, max_length: int | None = None):
+                 batch_size: int | None = None, max_length: int | None = None, *, backend: str = "onnx"):
         if pooling is not None and pooling not in POOLINGS:
             raise InvalidSettingError(f"pooling must be one of {', '.join(POOLINGS)}, not {pooling!r}")
         self.name = model
+        self.backend = backend
         path = resolve_model_path(model)
-        self.graph, self.session = open_graph(path, "encoder", precision)
-        self.precision = precision
+        self.graph, self.session = open_graph(path, "encoder", precision, backend=backend)
+        self.precision = getattr(self.session, "precision", precision)  # OpenVINO says what it really runs
         self.pooling = pooling or declared_pooling(path) or "cls"
         self.batch_size = batch_size or 32
         declared = (read_model_file(path, "sentence_bert_config.json") or {}).get("max_seq_length")

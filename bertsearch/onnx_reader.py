@@ -1,4 +1,4 @@
-"""`Reader` on ONNX Runtime: the same windows, spans and scores with neither torch nor transformers imported.
+"""`Reader` on ONNX Runtime or OpenVINO: the same windows, spans and scores with neither torch nor transformers imported.
 
 Windows come from the `tokenizers` library with the truncation the torch path
 asks transformers for (`only_second`, `max_length`, `stride`, overflowing
@@ -37,24 +37,25 @@ def best_spans(start_logits: np.ndarray, end_logits: np.ndarray, context_mask: n
 
 
 class OnnxReader(ReaderConfidence):
-    """An extractive QA model on ONNX Runtime (CPU), with the public surface of `Reader`."""
+    """An extractive QA model on the exported ONNX graph (CPU), with the public surface of `Reader`;
+    `backend` and `precision` as for `OnnxEncoder`."""
 
-    backend = "onnx"
     device = "cpu"
 
     def __init__(self, model: str | None = None, precision: str = "fp32", max_length: int = 384, stride: int = 128,
-                 max_answer_length: int = 30, batch_size: int | None = None):
+                 max_answer_length: int = 30, batch_size: int | None = None, *, backend: str = "onnx"):
         from .errors import ModelLoadError, NoReaderError
 
         self.name = model or default_reader()
+        self.backend = backend
         try:
             path = resolve_model_path(self.name)
-            self.graph, self.session = open_graph(path, "reader", precision)
+            self.graph, self.session = open_graph(path, "reader", precision, backend=backend)
         except (ModelLoadError, ValueError, OSError) as error:
             raise NoReaderError(f"no question-answering model could be loaded for 'ask' from '{self.name}' on the "
-                                f"ONNX backend ({str(error).strip() or type(error).__name__}). Pass --reader with a "
+                                f"{backend} backend ({str(error).strip() or type(error).__name__}). Pass --reader with a "
                                 "local folder of a SQuAD-tuned checkpoint, or set BERTSEARCH_READER, or use --backend torch") from None
-        self.precision = precision
+        self.precision = getattr(self.session, "precision", precision)  # OpenVINO says what it really runs
         self.max_length, self.stride, self.max_answer_length = max_length, stride, max_answer_length
         self.batch_size = batch_size or 16
         self._read_confidence(read_model_file(path, "reader_config.json") or {})

@@ -33,9 +33,14 @@ def result(folder, name):
 
 
 def test_encoder_benchmark_smoke(script, tiny_bert, tmp_path):
+    from bertsearch.openvino_backend import auto_precision
+
     script("encoder").main(["--smoke", "--squad", SQUAD_SLICE, "--model", tiny_bert, "--device", "cpu", "--out-dir", str(tmp_path)])
     rows = {row["name"]: row for row in result(tmp_path, "encoder-cpu")["rows"]}
-    assert set(rows) == {"bertsearch fp32", "bertsearch bf16", "sentence-transformers fp32", "sentence-transformers bf16"}
+    assert set(rows) == {"bertsearch fp32", "bertsearch bf16", "sentence-transformers fp32", "sentence-transformers bf16",
+                         "bertsearch onnx fp32", f"bertsearch openvino {auto_precision()}"}
+    assert rows["bertsearch onnx fp32"]["cosine_to_fp32"]["min"] > 0.9999
+    assert rows["bertsearch onnx fp32"]["vs_torch_bf16"]["runs"] == 1
     # Same model, same pooling: the peer's fp32 vectors are bertsearch's.
     assert rows["sentence-transformers fp32"]["cosine_to_fp32"]["min"] > 0.9999
     assert rows["bertsearch fp32"]["vs_peer_fp32"]["runs"] == 1
@@ -141,13 +146,15 @@ def test_onnx_benchmark_smoke(script, tiny_bert, tiny_qa, tmp_path):
     script("onnx_vs_torch").main(["--smoke", "--squad", SQUAD_SLICE, "--model", tiny_bert, "--reader", tiny_qa, "--out-dir", str(tmp_path)])
     data = result(tmp_path, "onnx-cpu")
     encoders = {row["name"]: row for row in data["encoder"]["rows"]}
-    assert set(encoders) == {"torch fp32", "torch bf16", "onnx fp32", "onnx int8", "sentence-transformers fp32"}
+    assert set(encoders) == {"torch fp32", "torch bf16", "onnx fp32", "onnx int8", "openvino bf16", "openvino fp32",
+                             "sentence-transformers fp32"}
     # The same vectors as torch fp32 to float error; a tiny random model's scores are near ties, so a few swap.
-    assert encoders["onnx fp32"]["top10_overlap"] >= 0.95
+    assert encoders["onnx fp32"]["top10_overlap"] >= 0.95 and encoders["openvino fp32"]["top10_overlap"] >= 0.95
     assert {(c["index_built_with"], c["queried_with"]) for c in data["encoder"]["cross_backend"]} >= {
-        ("torch bf16", "onnx int8"), ("onnx int8", "torch bf16"), ("torch fp32", "onnx fp32")}
+        ("torch bf16", "onnx int8"), ("onnx int8", "torch bf16"), ("torch fp32", "onnx fp32"),
+        ("openvino bf16", "onnx fp32"), ("onnx fp32", "openvino bf16")}
     readers = {row["name"]: row for row in data["reader"]["rows"]}
-    assert readers["onnx fp32"]["same_top_answer_as_torch_fp32"] == 1.0
+    assert readers["onnx fp32"]["same_top_answer_as_torch_fp32"] == readers["openvino fp32"]["same_top_answer_as_torch_fp32"] == 1.0
 
 
 @pytest.mark.slow  # starts the CLI a dozen times with the real models: minutes on a small CPU

@@ -119,6 +119,7 @@ def test_backend_comes_from_the_argument_then_the_environment(monkeypatch):
         choose_backend("onnx", device="cuda")
     monkeypatch.delenv("BERTSEARCH_BACKEND")
     monkeypatch.setattr("bertsearch.backends._gpu_visible", lambda: False)
+    monkeypatch.setattr("bertsearch.backends.openvino_installed", lambda: False)  # with it: tests/test_openvino.py
     assert choose_backend() == "onnx"  # queries on a CPU: the fast start
     assert choose_backend(bulk=True) == "torch"  # indexing: bf16 autocast encodes faster in bulk
     assert choose_backend(device="cuda") == "torch"
@@ -128,7 +129,7 @@ def test_backend_comes_from_the_argument_then_the_environment(monkeypatch):
 def test_onnx_precisions(tiny_bert):
     assert onnx_precision("auto", "reader") == "fp32"
     assert onnx_precision("int8", "encoder") == "int8"
-    with pytest.raises(InvalidSettingError, match="--backend torch"):
+    with pytest.raises(InvalidSettingError, match="runs in fp32 or int8, not bf16: choose another --backend"):
         load_encoder(tiny_bert, precision="bf16", backend="onnx")
 
 
@@ -153,9 +154,10 @@ def test_the_index_records_each_backend_that_encoded_it_and_either_can_query_it(
     assert hits["onnx"] == hits["torch"] and len(hits["onnx"]) == 4
 
 
-def test_by_default_indexing_runs_on_torch_and_queries_on_onnx(tiny_bert, corpus, tmp_path, monkeypatch):
+def test_without_openvino_indexing_runs_on_torch_and_queries_on_onnx(tiny_bert, corpus, tmp_path, monkeypatch):
     monkeypatch.delenv("BERTSEARCH_BACKEND", raising=False)
     monkeypatch.setattr("bertsearch.backends._gpu_visible", lambda: False)
+    monkeypatch.setattr("bertsearch.backends.openvino_installed", lambda: False)
     with Index(tmp_path / "index", model=tiny_bert) as index:
         index.add([corpus])
         assert index.info().encoded_with.startswith("torch ")

@@ -135,7 +135,7 @@ def watch(paths, index_path, device, debounce):
     quiet_transformers()
     from ..backends import resident_backend
 
-    with Index(index_path, device=device, backend=resident_backend()) as idx:
+    with Index(index_path, device=device, backend=resident_backend(device)) as idx:
         watcher = Watcher(idx, paths, on_update=echo_update, notify=echo_err, debounce=debounce)
         echo_err(f"Catching up with {', '.join(map(str, paths))} into {index_path} ...")
         with watcher.start():

@@ -43,9 +43,9 @@ def device_option(command):
 
 def backend_option(command):
     return click.option(
-        "--backend", type=click.Choice(["torch", "onnx"]), envvar="BERTSEARCH_BACKEND",
-        help="Run the models with torch or ONNX Runtime (env BERTSEARCH_BACKEND; default: ONNX Runtime on a "
-             "CPU-only machine, torch with a GPU).",
+        "--backend", type=click.Choice(["torch", "onnx", "openvino"]), envvar="BERTSEARCH_BACKEND",
+        help="Run the models with torch, ONNX Runtime or OpenVINO (env BERTSEARCH_BACKEND; default on a CPU-only "
+             "machine: ONNX Runtime for queries, OpenVINO where installed (else torch) for indexing; torch with a GPU).",
     )(command)
 
 

@@ -36,7 +36,7 @@ def mcp(index_path, watch_paths, allow_index, reader, device):
     from ..backends import resident_backend
 
     with Index(index_path, device=device, reader=reader, lock_timeout=MCP_WRITE_WAIT,
-               backend=resident_backend()) as idx, \
+               backend=resident_backend(device)) as idx, \
             contextlib.ExitStack() as running:
         with contextlib.redirect_stdout(sys.stderr):  # whatever loading prints must not reach the protocol
             indexed = load_models(idx)
@@ -106,7 +106,7 @@ def serve(index_path, host, port, token, allowed_hosts, cors, allow_index, batch
     mounts, lifespans = {}, [announce]  # options that add an endpoint or a background task add theirs here
     from ..backends import resident_backend
 
-    with sock, Index(index_path, device=device, reader=reader, backend=resident_backend()) as idx:
+    with sock, Index(index_path, device=device, reader=reader, backend=resident_backend(device)) as idx:
         if watch_paths:  # the same process and encoder; it catches up before the server answers
             from ..watch import Watcher
 
