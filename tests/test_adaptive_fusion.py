@@ -26,7 +26,7 @@ def write_notes(folder, count, first=0, seed=0):
 @pytest.fixture
 def calibrated(tmp_path, tiny_bert):
     """An index of 60 notes: enough pseudo-queries for the weight to be calibrated at the end of `add`."""
-    index = Index(tmp_path / "index", model=tiny_bert)
+    index = Index(tmp_path / "index", model=tiny_bert, backend="torch")  # one backend, so a copy re-encodes alike
     index.add([write_notes(tmp_path / "notes", 60)])
     yield index
     index.close()
@@ -47,7 +47,7 @@ def test_the_calibration_is_deterministic_for_a_given_index(calibrated, tmp_path
     assert first == again and first[1] == 60
     calibrated.close()
     shutil.copytree(tmp_path / "index", tmp_path / "copy")
-    with Index(tmp_path / "copy", backend="torch") as copy:  # the backend `add` encodes with on a CPU
+    with Index(tmp_path / "copy", backend="torch") as copy:  # the backend `add` encoded with
         assert adaptive_fusion.calibrate(copy.store, copy.encoder.encode) == copy.store.meta(adaptive_fusion.SETTING)
 
 

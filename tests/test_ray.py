@@ -25,7 +25,7 @@ def ray_instance():
     """One local Ray instance (2 CPUs) for the module: `--ray` joins it, in this process or another."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield ray
     ray.shutdown()
 
