@@ -15,7 +15,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PLAIN_TEXT = {".txt", ".text", ".md", ".markdown", ".rst"}
 SNIFF_BYTES = 8192
 MAX_FILE_BYTES = 10_000_000  # bigger files are skipped with a notice; see `extract`
 PARAGRAPH_BREAK = "\n\n"

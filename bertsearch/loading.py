@@ -26,6 +26,7 @@ class ModelLoader:
         self.backend = backend  # None: $BERTSEARCH_BACKEND, else the measured default (backends.choose_backend)
         self.reader_name = reader
         self._encoders: dict[str, "Encoder"] = {}
+        self._chosen: dict[bool, str] = {}  # the backend for bulk work and for queries, chosen once
         self._reader: "Reader | None" = None
 
     def encoder(self, store: "Store", *, bulk: bool) -> "Encoder":
@@ -33,7 +34,9 @@ class ModelLoader:
         from .backends import choose_backend, load_encoder
         from .checkpoints import DEFAULT_ENCODER
 
-        backend = choose_backend(self.backend, self.device, self.precision, bulk=bulk)
+        if bulk not in self._chosen:
+            self._chosen[bulk] = choose_backend(self.backend, self.device, self.precision, bulk=bulk)
+        backend = self._chosen[bulk]
         if backend not in self._encoders:
             stored = store.meta("encoder") or {}
             encoder = load_encoder(self.model or stored.get("model") or DEFAULT_ENCODER,

@@ -84,7 +84,7 @@ def kind_for(setting: str, count: int, current: str | None) -> str:
         return FLAT if lists is not None and count < lists else setting
     threshold = approximate_above()
     if current not in (None, FLAT) and count >= threshold * BACK_TO_FLAT_BELOW:
-        return current if current == APPROXIMATE else APPROXIMATE
+        return APPROXIMATE
     return APPROXIMATE if count >= threshold else FLAT
 
 

@@ -121,11 +121,6 @@ def html_with_headings(markup: str, *, title: bool = True) -> tuple[str, list[He
     return text, locate_paragraphs(text, titles)
 
 
-def html_text(markup: str) -> str:
-    """The visible text of an HTML page, one paragraph per block element."""
-    return html_with_headings(markup)[0]
-
-
 def _block_text(root) -> str:
     """The text under `root`, with a paragraph break around each block element.
 
